@@ -1,0 +1,62 @@
+package lexicon
+
+import (
+	"fmt"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/genguard/genguard/internal/moderation/normalize"
+	"github.com/go-ego/gse"
+)
+
+// segmenter loads gse's simplified-Chinese dictionary on first use: it takes
+// about a second and tens of megabytes, a price paid only by processes whose
+// lexicon has a boundary-flagged term (see BENCHMARKS.part.md). The loaded
+// segmenter is only read afterwards, so one copy serves every Matcher.
+var segmenter = sync.OnceValues(func() (*gse.Segmenter, error) {
+	seg, err := gse.NewEmbed("zh_s")
+	if err != nil {
+		return nil, fmt.Errorf("load gse dictionary: %w", err)
+	}
+	return &seg, nil
+})
+
+// segmentOK reports whether [hs, he] starts and ends on word boundaries of
+// the segmented context around it. Segmenting only a small window per
+// boundary-flagged hit keeps the cost off texts without such hits. If the
+// dictionary cannot load, the hit stands: moderation fails closed.
+func (m *Matcher) segmentOK(tx *normalize.Text, base, scanned, hs, he int) bool {
+	seg, err := segmenter()
+	if err != nil {
+		return true
+	}
+	ws := hs
+	for ws > base && hs-ws < segContext && tx.Flags[ws-base].Gap() == 0 {
+		ws--
+	}
+	we := he + 1
+	for we < scanned && we-he <= segContext && tx.Flags[we-base].Gap() == 0 {
+		we++
+	}
+	window := string(tx.Runes[ws-base : we-base])
+	start, end := hs-ws, he+1-ws
+	okStart, okEnd := start == 0, end == we-ws
+	pos := 0
+	for _, w := range seg.Cut(window, false) {
+		pos += utf8.RuneCountInString(w)
+		okStart = okStart || pos == start
+		okEnd = okEnd || pos == end
+	}
+	return okStart && okEnd
+}
+
+// WarmUp loads whatever the matcher loads lazily (the word segmenter, when
+// a term is boundary-flagged), so a gateway can pay that cost at reload
+// time instead of on the first request that needs it.
+func (m *Matcher) WarmUp() error {
+	if !m.segment {
+		return nil
+	}
+	_, err := segmenter()
+	return err
+}

@@ -1,0 +1,180 @@
+// Package normalize folds text so that evasive spellings of a keyword look
+// like the keyword: NFKC and width folding (full-width, circled, mathematical
+// letters, Kangxi radicals), case folding, Traditional→Simplified (OpenCC
+// t2s, per character), Latin/Greek/Cyrillic homoglyphs and diacritics to
+// ASCII, and removal of format characters such as zero-width spaces.
+//
+// Every folding is precomputed into one table, so normalizing costs a table
+// lookup per rune. Each normalized rune keeps the byte span of the original
+// rune it came from, so a match on normalized text maps back exactly to the
+// original bytes, also when one rune expands to several (㍿ → 株式会社) or
+// combining marks collapse into their base (é → e).
+//
+// Noise runes (spaces, punctuation, symbols, emoji) are not emitted; the rune
+// after them records how many original runes were skipped, so a matcher can
+// allow a bounded number of them between the characters of a term.
+package normalize
+
+import (
+	"math"
+	"strings"
+	"unicode/utf8"
+)
+
+// Flag describes what precedes a normalized rune.
+type Flag uint8
+
+const (
+	gapMask  = 0x7f
+	boundBit = 0x80
+	// MaxGap is the largest skip count a Flag records; longer runs saturate.
+	MaxGap = gapMask
+	// MaxMarks bounds how many combining marks may extend a rune, so one
+	// match never covers an unbounded run of original runes.
+	MaxMarks = 4
+)
+
+// Gap is the number of original runes skipped (noise, format characters,
+// surplus marks) between this rune and the previous normalized rune.
+func (f Flag) Gap() int { return int(f & gapMask) }
+
+// Boundary reports whether a word boundary precedes the rune: noise came
+// before it, it is the first rune, or it or its predecessor is not a letter
+// or digit of a space-separated script.
+func (f Flag) Boundary() bool { return f&boundBit != 0 }
+
+// Text is normalized text: parallel slices, one element per normalized rune.
+// Start and End are byte offsets in the original text, so
+// original[Start[i]:End[i]] is the original rune (plus absorbed combining
+// marks) that produced Runes[i]. Reuse a Text across calls with Reset.
+type Text struct {
+	Runes []rune
+	Start []int
+	End   []int
+	Flags []Flag
+
+	// State carried between Append calls on consecutive pieces.
+	gap      int
+	noise    bool
+	prevWord bool
+	marks    int
+}
+
+// Reset empties t, keeping its buffers.
+func (t *Text) Reset() {
+	t.Runes, t.Start, t.End, t.Flags = t.Runes[:0], t.Start[:0], t.End[:0], t.Flags[:0]
+	t.gap, t.noise, t.prevWord, t.marks = 0, false, false, 0
+}
+
+// Len returns the number of normalized runes.
+func (t *Text) Len() int { return len(t.Runes) }
+
+// Drop removes the first n runes, keeping the carried state: a matcher
+// scanning a long text in pieces keeps only the tail it still needs.
+func (t *Text) Drop(n int) {
+	k := copy(t.Runes, t.Runes[n:])
+	copy(t.Start, t.Start[n:])
+	copy(t.End, t.End[n:])
+	copy(t.Flags, t.Flags[n:])
+	t.Runes, t.Start, t.End, t.Flags = t.Runes[:k], t.Start[:k], t.End[:k], t.Flags[:k]
+}
+
+// Normalizer folds text. It is immutable and safe for concurrent use.
+type Normalizer struct {
+	t *table
+}
+
+// New returns a Normalizer. The shared table is built on first use.
+func New() *Normalizer { return &Normalizer{t: defaultTable()} }
+
+func (t *Text) emit(r rune, word bool, start, end int) {
+	f := Flag(min(t.gap, MaxGap))
+	if t.noise || !t.prevWord || !word {
+		f |= boundBit
+	}
+	t.Runes = append(t.Runes, r)
+	t.Start = append(t.Start, start)
+	t.End = append(t.End, end)
+	t.Flags = append(t.Flags, f)
+	t.gap, t.noise, t.prevWord, t.marks = 0, false, word, 0
+}
+
+// Append normalizes s[pos:] into t until t holds at least limit runes or s
+// ends, and returns the byte position where it stopped (always on a rune
+// boundary of s). Offsets recorded in t are offsets into s. Invalid UTF-8
+// bytes count as noise, one byte at a time.
+func (n *Normalizer) Append(t *Text, s string, pos, limit int) int {
+	tab := n.t
+	bmp := tab.bmp
+	for pos < len(s) && len(t.Runes) < limit {
+		var r rune
+		size := 1
+		if c := s[pos]; c < utf8.RuneSelf {
+			r = rune(c)
+		} else if c&0xF0 == 0xE0 && pos+2 < len(s) && s[pos+1]&0xC0 == 0x80 && s[pos+2]&0xC0 == 0x80 {
+			// Three-byte fast path: all of CJK.
+			r = rune(c&0x0F)<<12 | rune(s[pos+1]&0x3F)<<6 | rune(s[pos+2]&0x3F)
+			size = 3
+			if r < 0x800 || r >= 0xD800 && r <= 0xDFFF {
+				r, size = utf8.RuneError, 1
+			}
+		} else {
+			r, size = utf8.DecodeRuneInString(s[pos:])
+		}
+		var e entry
+		if r < 0x10000 {
+			e = bmp[r]
+		} else {
+			e = tab.lookup(r)
+		}
+		end := pos + size
+		switch e.kind() {
+		case kindKeep:
+			t.emit(r, e.word(), pos, end)
+		case kindMap:
+			t.emit(rune(e.payload()), e.word(), pos, end)
+		case kindExp:
+			p := e.payload()
+			for _, o := range tab.exp[p : p+e.n()] {
+				t.emit(o, isWord(o), pos, end)
+			}
+		case kindMark:
+			if k := len(t.End) - 1; k >= 0 && t.gap == 0 && t.End[k] == pos && t.marks < MaxMarks {
+				t.End[k] = end
+				t.marks++
+			} else {
+				t.gap++
+			}
+		case kindDrop:
+			t.gap++
+		default:
+			t.gap++
+			t.noise = true
+		}
+		pos = end
+	}
+	return pos
+}
+
+// Normalize returns the normalized runes of s in a fresh Text.
+func (n *Normalizer) Normalize(s string) *Text {
+	t := &Text{}
+	n.Append(t, s, 0, math.MaxInt)
+	return t
+}
+
+// String returns the normalized runes of s without noise: the canonical form
+// under which lexicon terms are compared.
+func (n *Normalizer) String(s string) string {
+	t := n.Normalize(s)
+	var b strings.Builder
+	for _, r := range t.Runes {
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// IsWord reports whether a normalized rune belongs to a space-separated
+// script (Latin letters and digits after folding), where terms must match on
+// word boundaries.
+func IsWord(r rune) bool { return isWord(r) }
