@@ -51,6 +51,9 @@ type ImageOptions struct {
 
 const shortNotice = "AI生成"
 
+// minInkPx is the smallest ink height used when the image allows it.
+const minInkPx = 12
+
 // ErrImageTooSmall is returned when the label cannot fit the image.
 var ErrImageTooSmall = errors.New("image too small for a legible label")
 
@@ -74,7 +77,10 @@ func ImageExplicit(img image.Image, opts ImageOptions) (*image.RGBA, error) {
 	if short <= 0 {
 		return nil, ErrImageTooSmall
 	}
-	target := int(math.Ceil(ratio * float64(short)))
+	// The standard's floor is 5 %; below 12 px ink text stops being
+	// legible, so small images get 12 px when it fits.
+	floor := int(math.Ceil(ratio * float64(short)))
+	target := max(floor, minInkPx)
 	f, err := opentype.Parse(labelFont)
 	if err != nil {
 		return nil, fmt.Errorf("label font: %w", err)
@@ -83,15 +89,23 @@ func ImageExplicit(img image.Image, opts ImageOptions) (*image.RGBA, error) {
 	var ink image.Rectangle
 	var pad, boxW, boxH int
 	// Fall back to the short notice when the configured one is too wide.
-	for _, t := range []string{text, shortNotice} {
+	type try struct {
+		text   string
+		target int
+	}
+	tries := []try{{text, target}, {shortNotice, target}}
+	for t := target - 1; t >= floor; t-- {
+		tries = append(tries, try{shortNotice, t})
+	}
+	for _, t := range tries {
 		if face != nil {
 			face.Close()
 		}
-		if face, ink, err = fitFace(f, t, target); err != nil {
+		if face, ink, err = fitFace(f, t.text, t.target); err != nil {
 			return nil, err
 		}
-		text = t
-		pad = max(2, target/4)
+		text = t.text
+		pad = max(2, t.target/4)
 		boxW, boxH = ink.Max.X-ink.Min.X+2*pad, ink.Max.Y-ink.Min.Y+2*pad
 		if boxW <= b.Dx() && boxH <= b.Dy() {
 			break
