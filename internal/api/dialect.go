@@ -1,0 +1,378 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/genguard/genguard/internal/openai"
+)
+
+// A dialect is what differs between /v1/chat/completions and
+// /v1/completions: how texts are found in requests, responses and chunks.
+type dialect interface {
+	path() string // relative upstream path
+	parse(body []byte) (*genRequest, error)
+	decodeResponse(b []byte) (genResponse, error)
+	decodeChunk(b []byte) (genChunk, error)
+	// refusal builds a whole response whose only choice is msg.
+	refusal(id, model string, created int64, msg string, g *openai.Genguard) any
+	// refusalChunks builds the chunks of a streamed refusal.
+	refusalChunks(id, model string, created int64, msg string, g *openai.Genguard) []any
+	// cutChunk ends a stream cut by moderation for one choice.
+	cutChunk(id, model string, created int64, choice int, g *openai.Genguard) any
+}
+
+// genRequest is a parsed generation request.
+type genRequest struct {
+	model        string
+	stream       bool
+	includeUsage bool
+	top          map[string]json.RawMessage
+	// texts are the units moderated on input; setTexts writes masked units
+	// back into top.
+	texts    []string
+	setTexts func(masked []string) error
+}
+
+// upstreamBody renders the body for an upstream that knows the model as
+// model. Streams always ask for usage so the audit trail has token counts;
+// the usage chunk is passed on only if the client asked for it.
+func (g *genRequest) upstreamBody(model string) []byte {
+	top := make(map[string]json.RawMessage, len(g.top)+1)
+	for k, v := range g.top {
+		top[k] = v
+	}
+	top["model"], _ = json.Marshal(model)
+	if g.stream {
+		top["stream_options"] = json.RawMessage(`{"include_usage":true}`)
+	}
+	b, _ := json.Marshal(top)
+	return b
+}
+
+// genResponse is a decoded non-streaming response.
+type genResponse interface {
+	// texts returns pointers to every moderated text of choice i (content,
+	// reasoning), and a pointer to its finish reason.
+	choices() int
+	texts(i int) []*string
+	finish(i int) *string
+	usage() *openai.Usage
+	setGenguard(*openai.Genguard)
+}
+
+// genChunk is one decoded stream event.
+type genChunk interface {
+	choices() int
+	index(i int) int
+	// content and reasoning return the delta texts (ok false when absent);
+	// the setters replace them ("" removes the field).
+	content(i int) (string, bool)
+	setContent(i int, s string)
+	reasoning(i int) (string, bool)
+	setReasoning(i int, s string)
+	finished(i int) bool
+	usage() *openai.Usage
+	// empty reports whether nothing is left worth sending.
+	empty() bool
+	dropUsage()
+}
+
+func requireModel(model string) error {
+	if strings.TrimSpace(model) == "" {
+		return openai.InvalidRequest("model", "missing_model", "you must provide a model parameter")
+	}
+	return nil
+}
+
+// ---- chat ----
+
+type chatDialect struct{}
+
+func (chatDialect) path() string { return "chat/completions" }
+
+var validRoles = map[string]bool{"system": true, "developer": true, "user": true, "assistant": true, "tool": true, "function": true}
+
+func (chatDialect) parse(body []byte) (*genRequest, error) {
+	var top map[string]json.RawMessage
+	if err := decodeJSON(body, &top); err != nil {
+		return nil, err
+	}
+	var req openai.ChatRequest
+	if err := decodeJSON(body, &req); err != nil {
+		return nil, err
+	}
+	if err := requireModel(req.Model); err != nil {
+		return nil, err
+	}
+	if len(req.Messages) == 0 {
+		return nil, openai.InvalidRequest("messages", "missing_messages", "'messages' must be a non-empty array")
+	}
+	g := &genRequest{model: req.Model, stream: req.Stream, top: top}
+	g.includeUsage = req.StreamOptions != nil && req.StreamOptions.IncludeUsage
+	// Each text unit is one string content or one text part of a message.
+	type loc struct{ msg, part int }
+	var locs []loc
+	for i, m := range req.Messages {
+		if !validRoles[m.Role] {
+			return nil, openai.InvalidRequest(fmt.Sprintf("messages[%d].role", i), "invalid_role", fmt.Sprintf("Invalid value for 'messages[%d].role': %q.", i, m.Role))
+		}
+		if m.Content.IsArray {
+			for j, p := range m.Content.Parts {
+				if p.Type == "text" {
+					g.texts = append(g.texts, p.Text)
+					locs = append(locs, loc{i, j})
+				}
+			}
+		} else if m.Content.Text != "" {
+			g.texts = append(g.texts, m.Content.Text)
+			locs = append(locs, loc{i, -1})
+		}
+	}
+	g.setTexts = func(masked []string) error {
+		var msgs []map[string]json.RawMessage
+		if err := json.Unmarshal(top["messages"], &msgs); err != nil {
+			return err
+		}
+		for k, l := range locs {
+			if masked[k] == g.texts[k] {
+				continue
+			}
+			if l.part < 0 {
+				msgs[l.msg]["content"], _ = json.Marshal(masked[k])
+				continue
+			}
+			var parts []map[string]json.RawMessage
+			if err := json.Unmarshal(msgs[l.msg]["content"], &parts); err != nil {
+				return err
+			}
+			parts[l.part]["text"], _ = json.Marshal(masked[k])
+			msgs[l.msg]["content"], _ = json.Marshal(parts)
+		}
+		b, err := json.Marshal(msgs)
+		top["messages"] = b
+		return err
+	}
+	return g, nil
+}
+
+type chatResponse struct{ openai.ChatCompletion }
+
+func (c *chatResponse) choices() int { return len(c.Choices) }
+func (c *chatResponse) texts(i int) []*string {
+	var out []*string
+	m := &c.Choices[i].Message
+	if m.Content != nil {
+		out = append(out, m.Content)
+	}
+	if m.ReasoningContent != nil {
+		out = append(out, m.ReasoningContent)
+	}
+	return out
+}
+func (c *chatResponse) finish(i int) *string           { return &c.Choices[i].FinishReason }
+func (c *chatResponse) usage() *openai.Usage           { return c.Usage }
+func (c *chatResponse) setGenguard(g *openai.Genguard) { c.Genguard = g }
+
+func (chatDialect) decodeResponse(b []byte) (genResponse, error) {
+	var c chatResponse
+	if err := json.Unmarshal(b, &c.ChatCompletion); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+type chatChunk struct{ openai.ChatChunk }
+
+func (c *chatChunk) choices() int         { return len(c.Choices) }
+func (c *chatChunk) index(i int) int      { return c.Choices[i].Index }
+func (c *chatChunk) finished(i int) bool  { return c.Choices[i].FinishReason != nil }
+func (c *chatChunk) usage() *openai.Usage { return c.Usage }
+func (c *chatChunk) dropUsage()           { c.Usage = nil }
+func (c *chatChunk) content(i int) (string, bool) {
+	p := c.Choices[i].Delta.Content
+	if p == nil {
+		return "", false
+	}
+	return *p, true
+}
+func (c *chatChunk) setContent(i int, s string) { c.Choices[i].Delta.Content = strPtrOrNil(s) }
+func (c *chatChunk) reasoning(i int) (string, bool) {
+	p := c.Choices[i].Delta.ReasoningContent
+	if p == nil {
+		return "", false
+	}
+	return *p, true
+}
+func (c *chatChunk) setReasoning(i int, s string) {
+	c.Choices[i].Delta.ReasoningContent = strPtrOrNil(s)
+}
+func (c *chatChunk) empty() bool {
+	if c.Usage != nil {
+		return false
+	}
+	for _, ch := range c.Choices {
+		d := ch.Delta
+		if ch.FinishReason != nil || d.Role != "" || d.Content != nil || d.ReasoningContent != nil || d.Refusal != nil || len(d.ToolCalls) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func strPtrOrNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func (chatDialect) decodeChunk(b []byte) (genChunk, error) {
+	var c chatChunk
+	if err := json.Unmarshal(b, &c.ChatChunk); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+const finishContentFilter = "content_filter"
+
+func (chatDialect) refusal(id, model string, created int64, msg string, g *openai.Genguard) any {
+	return openai.ChatCompletion{ID: id, Object: "chat.completion", Created: created, Model: model,
+		Choices: []openai.ChatChoice{{Message: openai.ResponseMessage{Role: "assistant", Content: &msg}, FinishReason: finishContentFilter}},
+		Usage:   &openai.Usage{}, Genguard: g}
+}
+
+func (chatDialect) refusalChunks(id, model string, created int64, msg string, g *openai.Genguard) []any {
+	fin := finishContentFilter
+	mk := func(d openai.Delta, f *string, gg *openai.Genguard) any {
+		return openai.ChatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: model,
+			Choices: []openai.ChunkChoice{{Delta: d, FinishReason: f}}, Genguard: gg}
+	}
+	return []any{mk(openai.Delta{Role: "assistant", Content: &msg}, nil, nil), mk(openai.Delta{}, &fin, g)}
+}
+
+func (chatDialect) cutChunk(id, model string, created int64, choice int, g *openai.Genguard) any {
+	fin := finishContentFilter
+	return openai.ChatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: model,
+		Choices: []openai.ChunkChoice{{Index: choice, Delta: openai.Delta{}, FinishReason: &fin}}, Genguard: g}
+}
+
+// ---- legacy completions ----
+
+type completionDialect struct{}
+
+func (completionDialect) path() string { return "completions" }
+
+func (completionDialect) parse(body []byte) (*genRequest, error) {
+	var top map[string]json.RawMessage
+	if err := decodeJSON(body, &top); err != nil {
+		return nil, err
+	}
+	var req openai.CompletionRequest
+	if err := decodeJSON(body, &req); err != nil {
+		return nil, err
+	}
+	if err := requireModel(req.Model); err != nil {
+		return nil, err
+	}
+	g := &genRequest{model: req.Model, stream: req.Stream, top: top}
+	g.includeUsage = req.StreamOptions != nil && req.StreamOptions.IncludeUsage
+	var single string
+	var many []string
+	switch {
+	case json.Unmarshal(req.Prompt, &single) == nil:
+		g.texts = []string{single}
+	case json.Unmarshal(req.Prompt, &many) == nil && len(many) > 0:
+		g.texts = many
+	default:
+		return nil, openai.InvalidRequest("prompt", "invalid_prompt", "'prompt' must be a string or a non-empty array of strings")
+	}
+	isArray := len(many) > 0
+	g.setTexts = func(masked []string) error {
+		var err error
+		if isArray {
+			top["prompt"], err = json.Marshal(masked)
+		} else {
+			top["prompt"], err = json.Marshal(masked[0])
+		}
+		return err
+	}
+	return g, nil
+}
+
+type textResponse struct{ openai.TextCompletion }
+
+func (c *textResponse) choices() int          { return len(c.Choices) }
+func (c *textResponse) texts(i int) []*string { return []*string{&c.Choices[i].Text} }
+func (c *textResponse) finish(i int) *string {
+	if c.Choices[i].FinishReason == nil {
+		c.Choices[i].FinishReason = new(string)
+	}
+	return c.Choices[i].FinishReason
+}
+func (c *textResponse) usage() *openai.Usage           { return c.Usage }
+func (c *textResponse) setGenguard(g *openai.Genguard) { c.Genguard = g }
+
+func (completionDialect) decodeResponse(b []byte) (genResponse, error) {
+	var c textResponse
+	if err := json.Unmarshal(b, &c.TextCompletion); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+type textChunk struct {
+	openai.TextCompletion
+	had []bool // whether choice i carried text
+}
+
+func (c *textChunk) choices() int                   { return len(c.Choices) }
+func (c *textChunk) index(i int) int                { return c.Choices[i].Index }
+func (c *textChunk) finished(i int) bool            { return c.Choices[i].FinishReason != nil }
+func (c *textChunk) usage() *openai.Usage           { return c.Usage }
+func (c *textChunk) dropUsage()                     { c.Usage = nil }
+func (c *textChunk) content(i int) (string, bool)   { return c.Choices[i].Text, c.Choices[i].Text != "" }
+func (c *textChunk) setContent(i int, s string)     { c.Choices[i].Text = s }
+func (c *textChunk) reasoning(i int) (string, bool) { return "", false }
+func (c *textChunk) setReasoning(i int, s string)   {}
+func (c *textChunk) empty() bool {
+	if c.Usage != nil {
+		return false
+	}
+	for _, ch := range c.Choices {
+		if ch.Text != "" || ch.FinishReason != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func (completionDialect) decodeChunk(b []byte) (genChunk, error) {
+	var c textChunk
+	if err := json.Unmarshal(b, &c.TextCompletion); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (completionDialect) refusal(id, model string, created int64, msg string, g *openai.Genguard) any {
+	fin := finishContentFilter
+	return openai.TextCompletion{ID: id, Object: "text_completion", Created: created, Model: model,
+		Choices: []openai.TextChoice{{Text: msg, FinishReason: &fin, Logprobs: json.RawMessage("null")}}, Usage: &openai.Usage{}, Genguard: g}
+}
+
+func (completionDialect) refusalChunks(id, model string, created int64, msg string, g *openai.Genguard) []any {
+	fin := finishContentFilter
+	return []any{
+		openai.TextCompletion{ID: id, Object: "text_completion", Created: created, Model: model, Choices: []openai.TextChoice{{Text: msg, Logprobs: json.RawMessage("null")}}},
+		openai.TextCompletion{ID: id, Object: "text_completion", Created: created, Model: model, Choices: []openai.TextChoice{{FinishReason: &fin, Logprobs: json.RawMessage("null")}}, Genguard: g},
+	}
+}
+
+func (completionDialect) cutChunk(id, model string, created int64, choice int, g *openai.Genguard) any {
+	fin := finishContentFilter
+	return openai.TextCompletion{ID: id, Object: "text_completion", Created: created, Model: model,
+		Choices: []openai.TextChoice{{Index: choice, FinishReason: &fin, Logprobs: json.RawMessage("null")}}, Genguard: g}
+}

@@ -1,0 +1,61 @@
+// Package api is genguard's HTTP surface: the OpenAI-compatible /v1 API, the
+// admin JSON API, and health and metrics endpoints. routes.go lists every
+// route; handlers are maker functions that take only what they use.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/genguard/genguard/internal/account"
+	"github.com/genguard/genguard/internal/metrics"
+	"github.com/genguard/genguard/internal/moderation"
+	"github.com/genguard/genguard/internal/store"
+	"github.com/genguard/genguard/internal/upstream"
+)
+
+// Auditor takes audit records.
+type Auditor interface {
+	Record(ctx context.Context, rec store.AuditRecord) error
+	RecordSync(ctx context.Context, rec store.AuditRecord) error
+}
+
+// Deps is everything the server needs, passed in by the app.
+type Deps struct {
+	Logger     *slog.Logger
+	Accounts   *account.Service
+	Router     *upstream.Router
+	Moderation *moderation.Pipeline
+	Audit      Auditor
+	Metrics    *metrics.Metrics
+	// Ready reports whether the server can take traffic (store reachable,
+	// not draining).
+	Ready func(ctx context.Context) error
+	Now   func() time.Time
+
+	MaxBodyBytes     int64
+	StrictAudit      bool
+	RefusalMessage   string
+	RetractionNotice string
+	// StreamIdleTimeout aborts an upstream stream that sends nothing for
+	// this long.
+	StreamIdleTimeout time.Duration
+}
+
+// NewServer returns the gateway's handler.
+func NewServer(d Deps) http.Handler {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.StreamIdleTimeout <= 0 {
+		d.StreamIdleTimeout = 2 * time.Minute
+	}
+	mux := http.NewServeMux()
+	addRoutes(mux, d)
+	return recoverer(d.Logger, instrument(d.Metrics, d.Logger, mux))
+}
