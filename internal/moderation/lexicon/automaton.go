@@ -15,6 +15,46 @@ type automaton struct {
 	astralSym map[rune]int32 // other runes
 	nodes     []dnode
 	pats      []pattern
+	// pairs is a Bloom-style bitset of the symbol pairs adjacent in some
+	// pattern. When the last two text symbols are not a pair, no pattern
+	// prefix longer than one rune can end here, so the scan jumps straight
+	// to the root's child instead of walking failure links through cells
+	// spread over megabytes: most runes of benign text take this path.
+	pairs     []uint64
+	pairShift uint
+}
+
+func (a *automaton) pairHash(x, y int32) uint64 {
+	return (uint64(uint32(x))<<32 | uint64(uint32(y))) * 0x9E3779B97F4A7C15 >> a.pairShift
+}
+
+// maybePair reports whether x then y may occur in a pattern (false
+// positives only).
+func (a *automaton) maybePair(x, y int32) bool {
+	h := a.pairHash(x, y)
+	return a.pairs[h>>6]&(1<<(h&63)) != 0
+}
+
+// next returns the state after symbol c (non-zero) from state, with prev the
+// symbol before c (0 if none).
+func (a *automaton) next(state, prev, c int32) int32 {
+	nodes := a.nodes
+	if prev == 0 || !a.maybePair(prev, c) {
+		if t := nodes[0].base + c; nodes[t].check == 0 {
+			return t
+		}
+		return 0
+	}
+	for {
+		t := nodes[state].base + c
+		if nodes[t].check == state {
+			return t
+		}
+		if state == 0 {
+			return 0
+		}
+		state = nodes[state].fail
+	}
 }
 
 // dnode keeps everything a step touches in one 16-byte cell.
@@ -65,6 +105,23 @@ func buildAutomaton(pats [][]rune, infos []int32) (*automaton, error) {
 			a.bmpSym[r] = int32(i + 1)
 		} else {
 			a.astralSym[r] = int32(i + 1)
+		}
+	}
+
+	npairs := 0
+	for _, p := range pats {
+		npairs += max(len(p)-1, 0)
+	}
+	bitsLog := uint(12)
+	for bitsLog < 24 && 1<<bitsLog < npairs*8 {
+		bitsLog++
+	}
+	a.pairShift = 64 - bitsLog
+	a.pairs = make([]uint64, 1<<bitsLog/64)
+	for _, p := range pats {
+		for j := 1; j < len(p); j++ {
+			h := a.pairHash(a.sym(p[j-1]), a.sym(p[j]))
+			a.pairs[h>>6] |= 1 << (h & 63)
 		}
 	}
 
@@ -131,11 +188,11 @@ func buildAutomaton(pats [][]rune, infos []int32) (*automaton, error) {
 			continue
 		}
 		c0 := int(trie[kids[0]].sym)
-		for firstFree < used.len() && used.get(firstFree) {
-			firstFree++
-		}
-		base := 0
-		for p := used.nextFree(max(firstFree, c0+1)); ; p = used.nextFree(p + 1) {
+		firstFree = used.nextFree(firstFree)
+		start := used.nextFree(max(firstFree, c0+1))
+		base, tried := 0, 0
+		for p := start; ; p = used.nextFree(p + 1) {
+			tried++
 			b := p - c0
 			ok := true
 			for _, k := range kids[1:] {
@@ -146,6 +203,11 @@ func buildAutomaton(pats [][]rune, infos []int32) (*automaton, error) {
 			}
 			if ok {
 				base = b
+				// Darts' heuristic: once the region searched is nearly
+				// full, stop searching it again for later nodes.
+				if span := p - firstFree + 1; span > 64 && float64(span-tried)/float64(span) >= 0.95 {
+					firstFree = p
+				}
 				break
 			}
 		}
@@ -166,7 +228,7 @@ func buildAutomaton(pats [][]rune, infos []int32) (*automaton, error) {
 		}
 	}
 	// Every state's base+symbol must stay inside the array.
-	for len(cells) < int(maxBase(cells))+len(alpha)+1 {
+	for need := int(maxBase(cells)) + len(alpha) + 1; len(cells) < need; {
 		cells = append(cells, dnode{check: -1, report: -1})
 	}
 	cells[0].report = -1

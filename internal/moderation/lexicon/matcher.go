@@ -131,11 +131,11 @@ func Compile(lib *Library, opts Options) (*Matcher, error) {
 			errs = append(errs, fmt.Errorf("%s: term %q: invalid risk %q", e.Source, e.Term, e.Risk))
 			continue
 		}
-		if err := checkText(m.norm, e.Term); err != nil {
+		key, err := checkText(m.norm, e.Term)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: term %q: %w", e.Source, e.Term, err))
 			continue
 		}
-		key := m.norm.String(e.Term)
 		if j, ok := byNorm[key]; ok {
 			old := &m.entries[m.infos[j].entry]
 			if e.Action < old.Action {
@@ -182,11 +182,12 @@ func Compile(lib *Library, opts Options) (*Matcher, error) {
 		}
 	}
 	for _, a := range lib.Allow {
-		if err := checkText(m.norm, a); err != nil {
+		key, err := checkText(m.norm, a)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("allow phrase %q: %w", a, err))
 			continue
 		}
-		rs := []rune(m.norm.String(a))
+		rs := []rune(key)
 		m.maxAllow = max(m.maxAllow, len(rs))
 		add(rs, info{entry: -1})
 	}
@@ -257,16 +258,17 @@ func (m *Matcher) Find(text string) []Hit {
 	tx := &sc.tx
 	ac := m.ac
 	nodes, bmpSym, pats := ac.nodes, ac.bmpSym, ac.pats
+	_ = nodes
 	maxGap := m.maxGap
 	base, scanned, pos := 0, 0, 0
-	state := int32(0)
+	state, prev := int32(0), int32(0)
 	for {
 		pos = m.norm.Append(tx, text, pos, tx.Len()+chunkRunes)
 		eof := pos >= len(text)
 		runes, flags := tx.Runes, tx.Flags
 		for i := scanned - base; i < len(runes); i++ {
 			if flags[i].Gap() > maxGap {
-				state = 0
+				state, prev = 0, 0
 			}
 			r := runes[i]
 			var c int32
@@ -276,20 +278,11 @@ func (m *Matcher) Find(text string) []Hit {
 				c = ac.astralSym[r]
 			}
 			if c == 0 {
-				state = 0
+				state, prev = 0, 0
 				continue
 			}
-			for {
-				t := nodes[state].base + c
-				if nodes[t].check == state {
-					state = t
-					break
-				}
-				if state == 0 {
-					break
-				}
-				state = nodes[state].fail
-			}
+			state = ac.next(state, prev, c)
+			prev = c
 			for p := nodes[state].report; p >= 0; p = pats[p].next {
 				pt := &pats[p]
 				in := &m.infos[pt.info]

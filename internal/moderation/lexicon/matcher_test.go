@@ -155,4 +155,3 @@ func TestLongTextPieces(t *testing.T) {
 		t.Errorf("starts (-want +got):\n%s", d)
 	}
 }
-

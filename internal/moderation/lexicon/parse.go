@@ -73,19 +73,22 @@ func (l *errList) err() error {
 }
 
 // checkText rejects what cannot be a term: bad encoding, NUL and other
-// control characters, and overlong or empty phrases.
-func checkText(norm *normalize.Normalizer, s string) error {
+// control characters, and overlong or empty phrases. It returns the
+// normalized form.
+func checkText(norm *normalize.Normalizer, s string) (string, error) {
 	switch {
 	case !utf8.ValidString(s):
-		return errors.New("invalid UTF-8")
+		return "", errors.New("invalid UTF-8")
 	case strings.ContainsFunc(s, func(r rune) bool { return r == 0 || unicode.IsControl(r) && r != '\t' }):
-		return errors.New("control character (NUL?) in term")
+		return "", errors.New("control character (NUL?) in term")
 	case utf8.RuneCountInString(s) > MaxTermRunes:
-		return fmt.Errorf("term longer than %d runes", MaxTermRunes)
-	case norm.String(s) == "":
-		return errors.New("term is empty after normalization (only spaces, punctuation or symbols)")
+		return "", fmt.Errorf("term longer than %d runes", MaxTermRunes)
 	}
-	return nil
+	k := norm.String(s)
+	if k == "" {
+		return "", errors.New("term is empty after normalization (only spaces, punctuation or symbols)")
+	}
+	return k, nil
 }
 
 // Parse reads a lexicon file: one entry per line,
@@ -118,7 +121,7 @@ func Parse(r io.Reader, name string, defaultRisk risk.Code) ([]Entry, error) {
 			cols = append(cols, "")
 		}
 		e := Entry{Term: strings.TrimSpace(cols[0]), Source: fmt.Sprintf("%s:%d", name, n)}
-		if err := checkText(norm, e.Term); err != nil {
+		if _, err := checkText(norm, e.Term); err != nil {
 			errs.add(name, n, "%v", err)
 			return
 		}
@@ -178,7 +181,7 @@ func ParseAllow(r io.Reader, name string) ([]string, error) {
 		if t == "" || t[0] == '#' {
 			return
 		}
-		if err := checkText(norm, t); err != nil {
+		if _, err := checkText(norm, t); err != nil {
 			errs.add(name, n, "%v", err)
 			return
 		}

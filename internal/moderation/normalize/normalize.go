@@ -17,7 +17,7 @@ package normalize
 
 import (
 	"math"
-	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -81,11 +81,14 @@ func (t *Text) Drop(n int) {
 
 // Normalizer folds text. It is immutable and safe for concurrent use.
 type Normalizer struct {
-	t *table
+	t    *table
+	pool sync.Pool // *Text scratch for String
 }
 
 // New returns a Normalizer. The shared table is built on first use.
-func New() *Normalizer { return &Normalizer{t: defaultTable()} }
+func New() *Normalizer {
+	return &Normalizer{t: defaultTable(), pool: sync.Pool{New: func() any { return new(Text) }}}
+}
 
 func (t *Text) emit(r rune, word bool, start, end int) {
 	f := Flag(min(t.gap, MaxGap))
@@ -106,7 +109,11 @@ func (t *Text) emit(r rune, word bool, start, end int) {
 func (n *Normalizer) Append(t *Text, s string, pos, limit int) int {
 	tab := n.t
 	bmp := tab.bmp
-	for pos < len(s) && len(t.Runes) < limit {
+	// The common kinds run on local copies of t's slices and state, which
+	// the compiler keeps in registers; the rare ones go through t.
+	runes, starts, ends, flags := t.Runes, t.Start, t.End, t.Flags
+	gap, noisy, prevWord := t.gap, t.noise, t.prevWord
+	for pos < len(s) && len(runes) < limit {
 		var r rune
 		size := 1
 		if c := s[pos]; c < utf8.RuneSelf {
@@ -128,32 +135,57 @@ func (n *Normalizer) Append(t *Text, s string, pos, limit int) int {
 			e = tab.lookup(r)
 		}
 		end := pos + size
-		switch e.kind() {
-		case kindKeep:
-			t.emit(r, e.word(), pos, end)
-		case kindMap:
-			t.emit(rune(e.payload()), e.word(), pos, end)
-		case kindExp:
-			p := e.payload()
-			for _, o := range tab.exp[p : p+e.n()] {
-				t.emit(o, isWord(o), pos, end)
+		switch k := e.kind(); k {
+		case kindKeep, kindMap:
+			if k == kindMap {
+				r = rune(e.payload())
 			}
-		case kindMark:
-			if k := len(t.End) - 1; k >= 0 && t.gap == 0 && t.End[k] == pos && t.marks < MaxMarks {
-				t.End[k] = end
-				t.marks++
-			} else {
-				t.gap++
+			word := e.word()
+			f := Flag(min(gap, MaxGap))
+			if noisy || !prevWord || !word {
+				f |= boundBit
 			}
+			runes = append(runes, r)
+			starts = append(starts, pos)
+			ends = append(ends, end)
+			flags = append(flags, f)
+			gap, noisy, prevWord = 0, false, word
+			t.marks = 0
+		case kindNoise:
+			gap++
+			noisy = true
 		case kindDrop:
-			t.gap++
+			gap++
 		default:
-			t.gap++
-			t.noise = true
+			t.Runes, t.Start, t.End, t.Flags = runes, starts, ends, flags
+			t.gap, t.noise, t.prevWord = gap, noisy, prevWord
+			t.slow(tab, e, pos, end)
+			runes, starts, ends, flags = t.Runes, t.Start, t.End, t.Flags
+			gap, noisy, prevWord = t.gap, t.noise, t.prevWord
 		}
 		pos = end
 	}
+	t.Runes, t.Start, t.End, t.Flags = runes, starts, ends, flags
+	t.gap, t.noise, t.prevWord = gap, noisy, prevWord
 	return pos
+}
+
+// slow handles expansions and combining marks.
+func (t *Text) slow(tab *table, e entry, pos, end int) {
+	switch e.kind() {
+	case kindExp:
+		p := e.payload()
+		for _, o := range tab.exp[p : p+e.n()] {
+			t.emit(o, isWord(o), pos, end)
+		}
+	case kindMark:
+		if k := len(t.End) - 1; k >= 0 && t.gap == 0 && t.End[k] == pos && t.marks < MaxMarks {
+			t.End[k] = end
+			t.marks++
+		} else {
+			t.gap++
+		}
+	}
 }
 
 // Normalize returns the normalized runes of s in a fresh Text.
@@ -166,12 +198,11 @@ func (n *Normalizer) Normalize(s string) *Text {
 // String returns the normalized runes of s without noise: the canonical form
 // under which lexicon terms are compared.
 func (n *Normalizer) String(s string) string {
-	t := n.Normalize(s)
-	var b strings.Builder
-	for _, r := range t.Runes {
-		b.WriteRune(r)
-	}
-	return b.String()
+	t := n.pool.Get().(*Text)
+	defer n.pool.Put(t)
+	t.Reset()
+	n.Append(t, s, 0, math.MaxInt)
+	return string(t.Runes)
 }
 
 // IsWord reports whether a normalized rune belongs to a space-separated
