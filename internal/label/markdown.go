@@ -132,12 +132,23 @@ func mdRemove(yml []byte) []byte {
 // mdWrite puts the label first in the front matter (creating it when
 // missing) and keeps the other keys and the body unchanged.
 func mdWrite(dst io.Writer, data []byte, a AIGC) error {
-	w := &errWriter{w: dst}
 	yml, body, ok := frontMatter(data)
-	w.write([]byte("---\n" + mdBlock(a)))
+	head := []byte(mdBlock(a))
 	if ok {
-		w.write(mdRemove(yml))
+		if len(yml) > mdMaxFrontMatter {
+			return malformed(Markdown, "front matter is %d bytes, limit %d", len(yml), mdMaxFrontMatter)
+		}
+		head = append(head, mdRemove(yml)...)
+		// Why: the merge is line-based; refuse front matter that is not a
+		// mapping rather than emit YAML no reader can parse.
+		var doc map[string]any
+		if err := yaml.Unmarshal(head, &doc); err != nil {
+			return malformed(Markdown, "front matter is not a YAML mapping: %v", err)
+		}
 	}
+	w := &errWriter{w: dst}
+	w.write([]byte("---\n"))
+	w.write(head)
 	w.write([]byte("---\n"))
 	if ok {
 		w.write(data[body:])
