@@ -3,6 +3,7 @@ package lexicon
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"unicode/utf8"
 
@@ -327,7 +328,7 @@ func (m *Matcher) decide(sc *scanner, hits []Hit, base, scanned int, eof bool) [
 		if in.wordEnd && p.he+1 < scanned && !tx.Flags[p.he+1-base].Boundary() {
 			continue
 		}
-		if covered(sc.allows, p.hs, p.he) {
+		if covered(sc.allows, p.hs, p.he, m.maxAllow) {
 			continue
 		}
 		if in.segment && !m.segmentOK(tx, base, scanned, p.hs, p.he) {
@@ -358,9 +359,14 @@ func (m *Matcher) decide(sc *scanner, hits []Hit, base, scanned int, eof bool) [
 	return hits
 }
 
-func covered(allows []span, hs, he int) bool {
-	for _, a := range allows {
-		if a.s <= hs && a.e >= he {
+// covered reports whether an allow span covers [hs, he]. Spans are sorted
+// by end (the scan finds them in that order), and one that covers the hit
+// ends within maxAllow runes of hs, so only a short window is examined even
+// when a text repeats an allow phrase a million times.
+func covered(allows []span, hs, he, maxAllow int) bool {
+	i, _ := slices.BinarySearchFunc(allows, he, func(a span, e int) int { return a.e - e })
+	for ; i < len(allows) && allows[i].e < hs+maxAllow; i++ {
+		if allows[i].s <= hs {
 			return true
 		}
 	}
