@@ -263,4 +263,3 @@ func (a *App) Close() error {
 	a.listener.Close()
 	return a.db.Close()
 }
-
