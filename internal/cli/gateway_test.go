@@ -226,4 +226,3 @@ func chat(content string, stream bool) string {
 	b, _ := json.Marshal(map[string]any{"model": "demo", "stream": stream, "messages": []map[string]string{{"role": "user", "content": content}}})
 	return string(b)
 }
-
