@@ -17,7 +17,7 @@ import (
 )
 
 // Config is the whole configuration. Every field has a default (see Default);
-// the README's config reference is generated from the same comments.
+// README.md documents each one, and a test checks that it does.
 type Config struct {
 	// Listen is the address the gateway listens on.
 	Listen string `yaml:"listen"`
