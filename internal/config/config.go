@@ -30,6 +30,8 @@ type Config struct {
 	// Moderation configures the input and output checks.
 	Moderation Moderation `yaml:"moderation"`
 	Breaker    Breaker    `yaml:"breaker"`
+	// Label configures AI-generated-content labels (GB 45438-2025).
+	Label Label `yaml:"label"`
 	// Upstreams are the model servers genguard forwards to.
 	Upstreams []Upstream `yaml:"upstreams"`
 	// Models map public model names to upstreams, tried in order.
@@ -142,6 +144,7 @@ func Default() Config {
 			RetractionNotice: "已发送的部分内容违反内容安全规定，已被撤回。Part of the delivered content violated the content rules and has been withdrawn.",
 		},
 		Breaker: Breaker{FailureThreshold: 5, Cooldown: Duration(30 * time.Second)},
+		Label:   defaultLabel(),
 	}
 }
 

@@ -47,7 +47,7 @@ func TestFullFile(t *testing.T) {
 }
 
 func TestErrorsNameFileLineField(t *testing.T) {
-	for _, name := range []string{"fail_many", "fail_unknown", "fail_type"} {
+	for _, name := range []string{"fail_many", "fail_unknown", "fail_type", "fail_label"} {
 		t.Run(name, func(t *testing.T) {
 			dir := "testdata"
 			_, err := Load(filepath.Join(dir, name+".yaml"), env(nil))
@@ -80,7 +80,7 @@ func TestSecretNeverPrinted(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, n := range []string{"ok_full", "fail_many", "fail_unknown", "fail_type"} {
+	for _, n := range []string{"ok_full", "ok_label", "fail_many", "fail_unknown", "fail_type", "fail_label"} {
 		b, _ := os.ReadFile(filepath.Join("testdata", n+".yaml"))
 		f.Add(b)
 	}

@@ -109,6 +109,7 @@ func (c *Config) validate(file string, root *yaml.Node, getenv func(string) stri
 			}
 		}
 	}
+	probs = append(probs, c.validateLabel(file, root, getenv)...)
 	if len(probs) > 0 {
 		return &Error{probs}
 	}
