@@ -192,6 +192,7 @@ func relayJSON(d Deps, dl dialect, w http.ResponseWriter, r *http.Request, o *ou
 	if o.decision > moderation.Pass {
 		resp.setGenguard(&openai.Genguard{Decision: o.decision.String(), Stage: string(o.stage), Risks: nonNil(o.risks), ID: o.rec.ID})
 	}
+	labelTextResponse(d, w, resp, o.rec.ID)
 	w.Header().Set("Genguard-Decision", o.decision.String())
 	return finishJSON(d, w, r, o, resp)
 }
@@ -305,6 +306,7 @@ func relayStream(d Deps, dl dialect, w http.ResponseWriter, r *http.Request, o *
 	defer idle.Stop()
 
 	w.Header().Set("Genguard-Decision", o.decision.String())
+	sl := newStreamLabel(d, w, o.rec.ID)
 	s := startSSE(w)
 	cs := &choiceStreams{p: d.Moderation, content: map[int]*moderation.Stream{}, reason: map[int]*moderation.Stream{}}
 	er := openai.NewEventReader(body)
@@ -383,7 +385,7 @@ func relayStream(d Deps, dl dialect, w http.ResponseWriter, r *http.Request, o *
 		if ch.empty() {
 			continue
 		}
-		if err := s.send(ch); err != nil {
+		if err := sl.send(s, ch, id, model, created); err != nil {
 			d.Router.Finish(ctx, res, ctx.Err())
 			return statusClientClosed
 		}

@@ -16,6 +16,11 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /v1/completions", user(body(handleGenerate(d, completionDialect{}))))
 	mux.Handle("GET /v1/models", user(handleModels(d.Router, d.Now)))
 	mux.Handle("POST /v1/moderations", user(body(handleModerations(d.Logger, d.Moderation))))
+	files := newFileStore(d.Labels, d.Now)
+	mux.Handle("POST /v1/images/generations", user(body(handleImages(d, files))))
+	mux.Handle("GET /v1/files/{id}/content", user(handleFileContent(d, files)))
+	mux.Handle("POST /v1/audio/speech", user(body(handleSpeech(d))))
+	mux.Handle("POST /v1/labels/verify", user(limitBody(d.Labels.MaxUploadBytes, handleLabelVerify(d))))
 
 	mux.Handle("POST /admin/users", admin(body(handleCreateUser(d.Logger, d.Accounts))))
 	mux.Handle("GET /admin/users", admin(handleListUsers(d.Logger, d.Accounts)))
@@ -24,7 +29,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("DELETE /admin/keys/{id}", admin(handleRevokeKey(d.Logger, d.Accounts)))
 
 	// Anything else under /v1 and /admin answers in the OpenAI envelope.
-	for _, p := range []string{"/v1/chat/completions", "/v1/completions", "/v1/moderations", "/v1/models", "/admin/users", "/admin/users/{id}", "/admin/users/{id}/keys", "/admin/keys/{id}"} {
+	for _, p := range []string{"/v1/chat/completions", "/v1/completions", "/v1/moderations", "/v1/models", "/v1/images/generations", "/v1/files/{id}/content", "/v1/audio/speech", "/v1/labels/verify", "/admin/users", "/admin/users/{id}", "/admin/users/{id}/keys", "/admin/keys/{id}"} {
 		mux.Handle(p, handleMethodNotAllowed())
 	}
 	mux.Handle("/", handleNotFound())

@@ -42,6 +42,8 @@ type Deps struct {
 	// StreamIdleTimeout aborts an upstream stream that sends nothing for
 	// this long.
 	StreamIdleTimeout time.Duration
+	// Labels configures AIGC labels on generated content (media.go).
+	Labels LabelOptions
 }
 
 // NewServer returns the gateway's handler.
@@ -55,6 +57,7 @@ func NewServer(d Deps) http.Handler {
 	if d.StreamIdleTimeout <= 0 {
 		d.StreamIdleTimeout = 2 * time.Minute
 	}
+	d.Labels = d.Labels.withDefaults()
 	mux := http.NewServeMux()
 	addRoutes(mux, d)
 	return recoverer(d.Logger, instrument(d.Metrics, d.Logger, mux))

@@ -119,6 +119,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 	}
 	pipeline := moderation.New(scanner, moderation.Options{Input: cfg.Moderation.Input, Output: cfg.Moderation.Output})
 
+	labels, err := labelOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
 	handler := api.NewServer(api.Deps{
 		Logger: log, Accounts: accounts, Router: router, Moderation: pipeline, Audit: a.audit, Metrics: m,
 		Ready:            a.ready,
@@ -126,6 +130,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 		StrictAudit:      cfg.Audit.Strict,
 		RefusalMessage:   cfg.Moderation.RefusalMessage,
 		RetractionNotice: cfg.Moderation.RetractionNotice,
+		Labels:           labels,
 	})
 	a.server = &http.Server{
 		Handler:           a.track(handler),

@@ -315,7 +315,8 @@ func TestFailover(t *testing.T) {
 			text.WriteString(ch.Delta.Content)
 		}
 	}
-	if st.Err() != nil || text.String() != "你好，世界" {
+	// The explicit AIGC notice (label.text_notice, default on) ends the answer.
+	if st.Err() != nil || text.String() != "你好，世界\n\n「本内容由人工智能生成」" {
 		t.Fatalf("failover stream = %q, %v", text.String(), st.Err())
 	}
 	if flaky.requests.Load() != 1 || stall.requests.Load() != 1 || good.requests.Load() != 1 {
