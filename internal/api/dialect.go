@@ -79,6 +79,46 @@ type genChunk interface {
 	dropUsage()
 }
 
+// strictKeys rejects keys that differ from a moderated field only in case.
+// encoding/json matches struct fields case-insensitively while most upstream
+// servers do not, so {"content":"bad","Content":"ok"} would let moderation
+// read one text and the model another.
+func strictKeys(obj map[string]json.RawMessage, where string, fields ...string) error {
+	for k := range obj {
+		for _, f := range fields {
+			if k != f && strings.EqualFold(k, f) {
+				return openai.InvalidRequest(where+k, "ambiguous_field", fmt.Sprintf("field %q differs from %q only in case; send %q once", where+k, f, f))
+			}
+		}
+	}
+	return nil
+}
+
+// strictMessages checks every message and content part of a raw messages
+// array with strictKeys.
+func strictMessages(raw json.RawMessage) error {
+	var msgs []map[string]json.RawMessage
+	if json.Unmarshal(raw, &msgs) != nil {
+		return nil // the typed decode reports the real error
+	}
+	for i, m := range msgs {
+		where := fmt.Sprintf("messages[%d].", i)
+		if err := strictKeys(m, where, "role", "content", "name"); err != nil {
+			return err
+		}
+		var parts []map[string]json.RawMessage
+		if json.Unmarshal(m["content"], &parts) != nil {
+			continue
+		}
+		for j, p := range parts {
+			if err := strictKeys(p, fmt.Sprintf("%scontent[%d].", where, j), "type", "text"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func requireModel(model string) error {
 	if strings.TrimSpace(model) == "" {
 		return openai.InvalidRequest("model", "missing_model", "you must provide a model parameter")
@@ -97,6 +137,12 @@ var validRoles = map[string]bool{"system": true, "developer": true, "user": true
 func (chatDialect) parse(body []byte) (*genRequest, error) {
 	var top map[string]json.RawMessage
 	if err := decodeJSON(body, &top); err != nil {
+		return nil, err
+	}
+	if err := strictKeys(top, "", "model", "messages", "stream", "stream_options"); err != nil {
+		return nil, err
+	}
+	if err := strictMessages(top["messages"]); err != nil {
 		return nil, err
 	}
 	var req openai.ChatRequest
@@ -268,6 +314,9 @@ func (completionDialect) path() string { return "completions" }
 func (completionDialect) parse(body []byte) (*genRequest, error) {
 	var top map[string]json.RawMessage
 	if err := decodeJSON(body, &top); err != nil {
+		return nil, err
+	}
+	if err := strictKeys(top, "", "model", "prompt", "stream", "stream_options"); err != nil {
 		return nil, err
 	}
 	var req openai.CompletionRequest
