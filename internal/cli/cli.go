@@ -37,6 +37,9 @@ func commands() map[string]command {
 		"config":  {"config check FILE: validate a config file", runConfig},
 		"users":   {"users add NAME | users list: manage users", runUsers},
 		"keys":    {"keys revoke KEY_ID: revoke an API key", runKeys},
+		"label":   {"label --producer CODE [--explicit] IN OUT: add AIGC labels to a file or directory", runLabel},
+		"verify":  {"verify [--pub KEY] FILE|DIR…: check AIGC labels and signatures (JSON lines)", runVerify},
+		"inspect": {"inspect [--declared] FILE|DIR…: label state for a platform (JSON lines)", runInspect},
 	}
 }
 
