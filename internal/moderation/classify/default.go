@@ -12,7 +12,7 @@ import (
 var defaultModel []byte
 
 // Default returns a fresh copy of the model embedded in the binary. Each call
-// decodes it (≈ 15 MB in memory), so callers load it once and share it.
+// decodes it (≈ 4 MB in memory), so callers load it once and share it.
 func Default() (*Model, error) {
 	return Load(bytes.NewReader(defaultModel))
 }

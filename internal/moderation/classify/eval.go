@@ -123,9 +123,16 @@ func Eval(m *Model, examples []Example) Report {
 		if c := cmp.Compare(a.Source, b.Source); c != 0 {
 			return c
 		}
-		return cmp.Compare(fmt.Sprint(a.ShouldRefuse), fmt.Sprint(b.ShouldRefuse))
+		return cmp.Compare(b2i(a.ShouldRefuse), b2i(b.ShouldRefuse))
 	})
 	return r
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // topRisk is the index of the likeliest class other than safe.

@@ -10,6 +10,9 @@ import (
 // features; whitespace and invisible format characters (zero-width joiners,
 // BOMs) are dropped because evasion inserts them between characters.
 func foldRune(r rune) rune {
+	if r >= 0x4E00 && r <= 0x9FFF { // CJK ideographs, the common case
+		return r
+	}
 	switch {
 	case r >= 0xFF01 && r <= 0xFF5E:
 		r -= 0xFEE0
@@ -42,10 +45,10 @@ func countRunes(s string) int {
 	return n
 }
 
-// ngramCount is the number of n-grams of order 1..maxN over n runes.
-func ngramCount(n, maxN int) int {
+// ngramCount is the number of n-grams of order minN..maxN over n runes.
+func ngramCount(n, minN, maxN int) int {
 	total := 0
-	for k := 1; k <= maxN && k <= n; k++ {
+	for k := minN; k <= maxN && k <= n; k++ {
 		total += n - k + 1
 	}
 	return total
@@ -60,6 +63,7 @@ const maxOrder = 4
 type ngrams struct {
 	text  string
 	pos   int // byte offset of the next rune to read
+	minN  int
 	maxN  int
 	mask  uint32
 	fill  int            // runes currently in the ring (≤ maxN)
@@ -69,8 +73,8 @@ type ngrams struct {
 	end   int            // byte offset just past the current rune
 }
 
-func newNgrams(text string, maxN int, mask uint32) ngrams {
-	return ngrams{text: text, maxN: maxN, mask: mask}
+func newNgrams(text string, minN, maxN int, mask uint32) ngrams {
+	return ngrams{text: text, minN: minN, maxN: maxN, mask: mask}
 }
 
 // next returns the next n-gram's bucket and byte span; ok is false at the end.
@@ -102,7 +106,7 @@ func (g *ngrams) advance() bool {
 			g.fill++
 		}
 		g.end = g.pos
-		g.order = 1
+		g.order = g.minN
 		return true
 	}
 	return false

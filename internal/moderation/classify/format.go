@@ -17,13 +17,13 @@ import (
 // Model file format, version 1 (all integers little-endian):
 //
 //	magic "GGCLASSF", uint16 version
-//	uint8 bits, uint8 maxN, uint8 classes K, float32 threshold
+//	uint8 bits, uint8 minN, uint8 maxN, uint8 classes K, float32 threshold
 //	K × { uint8 len, name, uint8 risks, risks × { uint8 len, code } }
 //	K × float32 scale, K × float32 bias
 //	DEFLATE stream of 2^bits·K int8 weights, bucket-major
 //	uint32 CRC-32 (IEEE) of every byte before it
 //
-// Limits below bound what a hostile file can make Load allocate (≈ 20 MB).
+// Limits below bound what a hostile file can make Load allocate (≈ 8 MB).
 const (
 	magic         = "GGCLASSF"
 	formatVersion = 1
@@ -44,7 +44,7 @@ func (m *Model) Save(w io.Writer) error {
 	var hdr []byte
 	hdr = append(hdr, magic...)
 	hdr = binary.LittleEndian.AppendUint16(hdr, formatVersion)
-	hdr = append(hdr, byte(m.bits), byte(m.maxN), byte(len(m.classes)))
+	hdr = append(hdr, byte(m.bits), byte(m.minN), byte(m.maxN), byte(len(m.classes)))
 	hdr = binary.LittleEndian.AppendUint32(hdr, math.Float32bits(m.threshold))
 	for _, c := range m.classes {
 		hdr = append(hdr, byte(len(c.Name)))
@@ -99,7 +99,7 @@ func Load(r io.Reader) (*Model, error) {
 }
 
 func load(cr *crcReader) (*Model, error) {
-	var head [len(magic) + 2 + 3 + 4]byte
+	var head [len(magic) + 2 + 4 + 4]byte
 	if _, err := io.ReadFull(cr, head[:]); err != nil {
 		return nil, formatErr("header", err)
 	}
@@ -110,8 +110,8 @@ func load(cr *crcReader) (*Model, error) {
 	if v := binary.LittleEndian.Uint16(p); v != formatVersion {
 		return nil, fmt.Errorf("version %d, want %d: %w", v, formatVersion, ErrFormat)
 	}
-	bits, maxN, k := int(p[2]), int(p[3]), int(p[4])
-	threshold := math.Float32frombits(binary.LittleEndian.Uint32(p[5:]))
+	bits, minN, maxN, k := int(p[2]), int(p[3]), int(p[4]), int(p[5])
+	threshold := math.Float32frombits(binary.LittleEndian.Uint32(p[6:]))
 	if k < 2 || k > maxClasses {
 		return nil, fmt.Errorf("%d classes: %w", k, ErrFormat)
 	}
@@ -141,7 +141,7 @@ func load(cr *crcReader) (*Model, error) {
 			classes[i].Risks = append(classes[i].Risks, c)
 		}
 	}
-	m, err := newModel(classes, bits, maxN, threshold)
+	m, err := newModel(classes, bits, minN, maxN, threshold)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", err, ErrFormat)
 	}
@@ -176,7 +176,6 @@ func load(cr *crcReader) (*Model, error) {
 	if got := binary.LittleEndian.Uint32(sum[:]); got != want {
 		return nil, fmt.Errorf("checksum %08x, want %08x: %w", got, want, ErrFormat)
 	}
-	m.dequantise()
 	return m, nil
 }
 

@@ -31,6 +31,7 @@ type Example struct {
 type TrainOptions struct {
 	Classes      []Class // class set, Safe included [DefaultClasses()]
 	Bits         int     // log2 of hash buckets [18]
+	MinN         int     // lowest character n-gram order [1]
 	MaxN         int     // highest character n-gram order [3]
 	Epochs       int     // passes over the data [10]
 	LearningRate float64 // AdaGrad step [0.3]
@@ -49,6 +50,9 @@ func (o TrainOptions) withDefaults() TrainOptions {
 	}
 	if o.Bits == 0 {
 		o.Bits = 18
+	}
+	if o.MinN == 0 {
+		o.MinN = 1
 	}
 	if o.MaxN == 0 {
 		o.MaxN = 3
@@ -76,7 +80,7 @@ func (o TrainOptions) withDefaults() TrainOptions {
 // saved-and-loaded copy predict identically.
 func Train(examples []Example, opts TrainOptions) (*Model, error) {
 	o := opts.withDefaults()
-	m, err := newModel(o.Classes, o.Bits, o.MaxN, o.Threshold)
+	m, err := newModel(o.Classes, o.Bits, o.MinN, o.MaxN, o.Threshold)
 	if err != nil {
 		return nil, err
 	}
@@ -156,12 +160,12 @@ func Train(examples []Example, opts TrainOptions) (*Model, error) {
 }
 
 // newModel validates the shape and allocates an all-zero model.
-func newModel(classes []Class, bits, maxN int, threshold float32) (*Model, error) {
+func newModel(classes []Class, bits, minN, maxN int, threshold float32) (*Model, error) {
 	if bits < minBits || bits > maxBits {
 		return nil, fmt.Errorf("bits %d out of range [%d, %d]", bits, minBits, maxBits)
 	}
-	if maxN < 1 || maxN > maxOrder {
-		return nil, fmt.Errorf("n-gram order %d out of range [1, %d]", maxN, maxOrder)
+	if minN < 1 || maxN < minN || maxN > maxOrder {
+		return nil, fmt.Errorf("n-gram orders %d..%d out of range [1, %d]", minN, maxN, maxOrder)
 	}
 	if len(classes) < 2 || len(classes) > maxClasses {
 		return nil, fmt.Errorf("%d classes, want 2 to %d", len(classes), maxClasses)
@@ -172,7 +176,7 @@ func newModel(classes []Class, bits, maxN int, threshold float32) (*Model, error
 	if !(threshold >= 0 && threshold <= 1) {
 		return nil, fmt.Errorf("threshold %v out of [0, 1]", threshold)
 	}
-	m := &Model{safe: -1, bits: bits, maxN: maxN, threshold: threshold}
+	m := &Model{safe: -1, bits: bits, minN: minN, maxN: maxN, threshold: threshold}
 	seen := make(map[string]bool, len(classes))
 	for i, c := range classes {
 		if c.Name == "" || len(c.Name) > maxNameLen || seen[c.Name] {
@@ -199,14 +203,12 @@ func newModel(classes []Class, bits, maxN int, threshold float32) (*Model, error
 		return nil, errors.New("no class named safe")
 	}
 	m.q = make([]int8, (1<<bits)*len(classes))
-	m.w = make([]float32, len(m.q))
 	m.scales = make([]float32, len(classes))
 	m.bias = make([]float32, len(classes))
 	return m, nil
 }
 
-// quantise stores w as int8 with one scale per class and sets m.w to the
-// dequantised values. Per-class scales keep rare classes' small weights
+// quantise stores w as int8 with one scale per class. Per-class scales keep rare classes' small weights
 // from collapsing to zero next to a dominant class.
 func (m *Model) quantise(w []float32) {
 	k := len(m.classes)
@@ -224,14 +226,6 @@ func (m *Model) quantise(w []float32) {
 		} else {
 			m.q[i] = int8(math.Round(float64(v / s)))
 		}
-	}
-	m.dequantise()
-}
-
-func (m *Model) dequantise() {
-	k := len(m.classes)
-	for i, q := range m.q {
-		m.w[i] = float32(q) * m.scales[i%k]
 	}
 }
 
@@ -270,7 +264,7 @@ func featurize(examples []Example, m *Model) *featureSet {
 	var buf []uint32
 	for _, ex := range examples {
 		buf = buf[:0]
-		g := newNgrams(ex.Text, m.maxN, uint32(1)<<m.bits-1)
+		g := newNgrams(ex.Text, m.minN, m.maxN, uint32(1)<<m.bits-1)
 		for {
 			b, _, _, ok := g.next()
 			if !ok {
