@@ -39,6 +39,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -332,7 +333,23 @@ var imageSizes = map[string][2]int{"256x256": {256, 256}, "512x512": {512, 512},
 
 const demoImageModel = "genguard-demo-image"
 
-func handleImages(d Deps, files *fileStore) http.Handler {
+// genSlots bounds concurrent media generation (CPU-bound: a labelled
+// 1024x1024 image takes ~150 ms of one core) to the number of cores.
+type genSlots chan struct{}
+
+func newGenSlots() genSlots { return make(genSlots, runtime.GOMAXPROCS(0)) }
+
+// acquire waits for a slot; it fails only when the client went away.
+func (g genSlots) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case g <- struct{}{}:
+		return func() { <-g }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func handleImages(d Deps, files *fileStore, gen genSlots) http.Handler {
 	return handleAudited(d, func(w http.ResponseWriter, r *http.Request, o *outcome) int {
 		fail := func(err error) int { return writeErr(w, r, d.Logger, err).Status }
 		body, err := readBody(r)
@@ -369,6 +386,11 @@ func handleImages(d Deps, files *fileStore) http.Handler {
 			return writeBlocked(d, w, r, o, "prompt")
 		}
 		o.rec.Upstream = "demo"
+		release, err := gen.acquire(r.Context())
+		if err != nil {
+			return fail(err)
+		}
+		defer release()
 		resp := imageResponse{Created: d.Now().Unix(), Data: []imageData{},
 			Genguard: &mediaGenguard{Genguard: openai.Genguard{Decision: o.decision.String(), Stage: string(o.stage), Risks: nonNil(o.risks), ID: o.rec.ID}}}
 		owner := d.Accounts.Pseudonym(principalFrom(r.Context()).UserID)
@@ -593,7 +615,7 @@ type speechRequest struct {
 
 const demoSpeechModel = "genguard-demo-speech"
 
-func handleSpeech(d Deps) http.Handler {
+func handleSpeech(d Deps, gen genSlots) http.Handler {
 	return handleAudited(d, func(w http.ResponseWriter, r *http.Request, o *outcome) int {
 		fail := func(err error) int { return writeErr(w, r, d.Logger, err).Status }
 		body, err := readBody(r)
@@ -627,6 +649,11 @@ func handleSpeech(d Deps) http.Handler {
 			return writeBlocked(d, w, r, o, "input")
 		}
 		o.rec.Upstream = "demo"
+		release, err := gen.acquire(r.Context())
+		if err != nil {
+			return fail(err)
+		}
+		defer release()
 		// About five characters a second (GB 45438 note 4: 120–160 字/min
 		// is normal speech), between one and fifteen seconds.
 		secs := min(max(float64(chars)/5/speed, 1), 15)

@@ -16,10 +16,10 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /v1/completions", user(body(handleGenerate(d, completionDialect{}))))
 	mux.Handle("GET /v1/models", user(handleModels(d.Router, d.Now)))
 	mux.Handle("POST /v1/moderations", user(body(handleModerations(d.Logger, d.Moderation))))
-	files := newFileStore(d.Labels, d.Now)
-	mux.Handle("POST /v1/images/generations", user(body(handleImages(d, files))))
+	files, gen := newFileStore(d.Labels, d.Now), newGenSlots()
+	mux.Handle("POST /v1/images/generations", user(body(handleImages(d, files, gen))))
 	mux.Handle("GET /v1/files/{id}/content", user(handleFileContent(d, files)))
-	mux.Handle("POST /v1/audio/speech", user(body(handleSpeech(d))))
+	mux.Handle("POST /v1/audio/speech", user(body(handleSpeech(d, gen))))
 	mux.Handle("POST /v1/labels/verify", user(limitBody(d.Labels.MaxUploadBytes, handleLabelVerify(d))))
 
 	mux.Handle("POST /admin/users", admin(body(handleCreateUser(d.Logger, d.Accounts))))
