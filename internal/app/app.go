@@ -113,7 +113,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 	if err != nil {
 		return nil, err
 	}
-	scanner, err := loadScanner(cfg.Moderation.LexiconFile)
+	scanner, err := loadScanner(cfg.Moderation)
 	if err != nil {
 		return nil, err
 	}
@@ -145,18 +145,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 	}
 	ok = true
 	return a, nil
-}
-
-func loadScanner(path string) (moderation.Scanner, error) {
-	if path == "" {
-		return defaultScanner()
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open lexicon: %w", err)
-	}
-	defer f.Close()
-	return moderation.ParseSubstrings(f, path)
 }
 
 func (a *App) buildRouter(cfg config.Config, m *metrics.Metrics) (*upstream.Router, error) {

@@ -263,7 +263,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestClientDisconnectCancelsUpstream(t *testing.T) {
-	up := newFakeUpstream(t, streamScript([]string{"第一段内容比较长，足够越过保留窗口"}, true))
+	up := newFakeUpstream(t, streamScript([]string{strings.Repeat("第一段内容比较长，足够越过保留窗口。", 20)}, true))
 	g := startGateway(t, upstreamConfig(map[string]string{"up": up.URL}, "up"))
 	key := g.newUser("dave")
 	ctx, cancel := context.WithCancel(context.Background())

@@ -77,9 +77,17 @@ type Audit struct {
 type Moderation struct {
 	Input  bool `yaml:"input"`
 	Output bool `yaml:"output"`
-	// LexiconFile is a keyword file (term<TAB>risk<TAB>action per line);
-	// empty means the built-in starter lexicon.
+	// LexiconFile is a keyword file (term<TAB>risk<TAB>action[<TAB>flags]
+	// per line); empty means the built-in starter lexicon.
 	LexiconFile string `yaml:"lexicon_file"`
+	// AllowFile lists phrases (one per line) that suppress a hit they
+	// contain; empty means the starter allow-list with the starter lexicon.
+	AllowFile string `yaml:"allow_file"`
+	// Pinyin also matches Chinese terms written in pinyin or initials.
+	Pinyin bool `yaml:"pinyin"`
+	// MaxGap is how many noise characters may stand between two characters
+	// of a term (evasion by inserted spaces, symbols, emoji).
+	MaxGap int `yaml:"max_gap"`
 	// RefusalMessage is the assistant text sent instead of blocked content.
 	RefusalMessage string `yaml:"refusal_message"`
 	// RetractionNotice tells a streaming client why delivered text is withdrawn.
@@ -140,6 +148,8 @@ func Default() Config {
 		Moderation: Moderation{
 			Input:            true,
 			Output:           true,
+			Pinyin:           true,
+			MaxGap:           3,
 			RefusalMessage:   "抱歉，这个请求涉及违法或不良信息，我无法提供帮助。Sorry, I can't help with that request.",
 			RetractionNotice: "已发送的部分内容违反内容安全规定，已被撤回。Part of the delivered content violated the content rules and has been withdrawn.",
 		},

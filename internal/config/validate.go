@@ -56,6 +56,9 @@ func (c *Config) validate(file string, root *yaml.Node, getenv func(string) stri
 		bad("audit.batch_size", "%d is outside 1 … 10000", c.Audit.BatchSize)
 	}
 	positive("audit.flush_interval", c.Audit.FlushInterval)
+	if c.Moderation.MaxGap < 0 || c.Moderation.MaxGap > 16 {
+		bad("moderation.max_gap", "%d is outside 0 … 16", c.Moderation.MaxGap)
+	}
 	if strings.TrimSpace(c.Moderation.RefusalMessage) == "" {
 		bad("moderation.refusal_message", "must not be empty")
 	}
