@@ -22,6 +22,7 @@ const maxUpstreamBody = 32 << 20
 type outcome struct {
 	rec       store.AuditRecord
 	committed bool // strict mode already wrote the record
+	hits      []moderation.Hit
 	decision  moderation.Action
 	stage     moderation.Stage
 	risks     []string
@@ -38,6 +39,7 @@ func (o *outcome) decide(st moderation.Stage, v moderation.Verdict) {
 			o.risks = append(o.risks, r)
 		}
 	}
+	o.hits = append(o.hits, v.Hits...)
 }
 
 func contains(ss []string, s string) bool {
@@ -53,29 +55,8 @@ func contains(ss []string, s string) bool {
 // upstream call with failover, output moderation (whole or streamed), and
 // the audit record.
 func handleGenerate(d Deps, dl dialect) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := d.Now()
-		ctx := r.Context()
-		p := principalFrom(ctx)
-		o := &outcome{rec: store.AuditRecord{
-			ID: requestIDFrom(ctx), Time: start.UTC(), UserPseudonym: d.Accounts.Pseudonym(p.UserID), KeyID: p.KeyID,
-			Endpoint: r.URL.Path,
-		}}
-		status := serveGenerate(d, dl, w, r, o)
-		o.rec.Status = status
-		o.rec.Decision = o.decision.String()
-		o.rec.Stage = string(o.stage)
-		o.rec.Risks = o.risks
-		o.rec.LatencyMicros = d.Now().Sub(start).Microseconds()
-		d.Metrics.Decisions.WithLabelValues(string(o.stage), o.rec.Decision).Inc()
-		// Strict mode records before the response is complete (see
-		// finishResponse); otherwise the record is queued now. The record
-		// outlives a client disconnect.
-		if !o.committed {
-			if err := d.Audit.Record(context.WithoutCancel(ctx), o.rec); err != nil {
-				d.Logger.ErrorContext(ctx, "audit record not queued", "id", o.rec.ID, "err", err)
-			}
-		}
+	return handleAudited(d, func(w http.ResponseWriter, r *http.Request, o *outcome) int {
+		return serveGenerate(d, dl, w, r, o)
 	})
 }
 

@@ -50,7 +50,6 @@ import (
 	"github.com/genguard/genguard/internal/label"
 	"github.com/genguard/genguard/internal/moderation"
 	"github.com/genguard/genguard/internal/openai"
-	"github.com/genguard/genguard/internal/store"
 )
 
 // LabelOptions configure the labels on generated content.
@@ -227,32 +226,6 @@ func noticeChunk(ch genChunk, id, model string, created int64, idx int, text str
 }
 
 // ---- audit and responses shared by the media endpoints ----
-
-// handleAudited runs serve and writes its audit record, as handleGenerate
-// does for chat.
-func handleAudited(d Deps, serve func(w http.ResponseWriter, r *http.Request, o *outcome) int) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := d.Now()
-		ctx := r.Context()
-		p := principalFrom(ctx)
-		o := &outcome{rec: store.AuditRecord{
-			ID: requestIDFrom(ctx), Time: start.UTC(), UserPseudonym: d.Accounts.Pseudonym(p.UserID), KeyID: p.KeyID,
-			Endpoint: r.URL.Path,
-		}}
-		status := serve(w, r, o)
-		o.rec.Status = status
-		o.rec.Decision = o.decision.String()
-		o.rec.Stage = string(o.stage)
-		o.rec.Risks = o.risks
-		o.rec.LatencyMicros = d.Now().Sub(start).Microseconds()
-		d.Metrics.Decisions.WithLabelValues(string(o.stage), o.rec.Decision).Inc()
-		if !o.committed {
-			if err := d.Audit.Record(context.WithoutCancel(ctx), o.rec); err != nil {
-				d.Logger.ErrorContext(ctx, "audit record not queued", "id", o.rec.ID, "err", err)
-			}
-		}
-	})
-}
 
 // finishBytes writes a body; in strict audit mode the record is committed
 // first (see finishJSON).

@@ -4,7 +4,7 @@ import "net/http"
 
 // addRoutes is the whole API surface, one line per route.
 func addRoutes(mux *http.ServeMux, d Deps) {
-	user := func(h http.Handler) http.Handler { return authenticate(d.Accounts, false, h) }
+	user := func(h http.Handler) http.Handler { return authenticate(d.Accounts, false, admit(d.Admission, h)) }
 	admin := func(h http.Handler) http.Handler { return authenticate(d.Accounts, true, h) }
 	body := func(h http.Handler) http.Handler { return limitBody(d.MaxBodyBytes, h) }
 

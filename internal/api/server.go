@@ -30,6 +30,10 @@ type Deps struct {
 	Moderation *moderation.Pipeline
 	Audit      Auditor
 	Metrics    *metrics.Metrics
+	// Admission gates every user route after authentication (nil: admit all).
+	Admission Admission
+	// Observers see every audited request when it completes.
+	Observers []Observer
 	// Ready reports whether the server can take traffic (store reachable,
 	// not draining).
 	Ready func(ctx context.Context) error
