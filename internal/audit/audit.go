@@ -1,4 +1,5 @@
-// Package audit writes the per-request audit trail. Records go through a
+// Package audit writes the hash-chained audit trail: per-request records and
+// events (sanctions, complaint transitions, admin actions, incidents). Records go through a
 // bounded queue to one writer goroutine that inserts them in batches, one
 // transaction per batch: the request path never waits on a disk sync, a full
 // queue blocks callers (backpressure) instead of dropping, and Close drains
@@ -30,6 +31,8 @@ type Options struct {
 	BatchSize     int
 	FlushInterval time.Duration
 	Logger        *slog.Logger
+	// Now stamps events without a time; time.Now when nil.
+	Now func() time.Time
 }
 
 // Log is the asynchronous audit writer.
@@ -63,6 +66,9 @@ func New(w Writer, o Options) *Log {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	return &Log{w: w, opts: o, in: make(chan entry, o.QueueSize), done: make(chan struct{})}
 }

@@ -41,10 +41,13 @@ type APIKey struct {
 // Revoked reports whether the key has been revoked.
 func (k APIKey) Revoked() bool { return !k.RevokedAt.IsZero() }
 
-// AuditRecord is one request's audit entry. It carries no prompt or response
+// AuditRecord is one entry of the hash-chained audit log: a request's
+// moderation decision (Kind "request") or an event (sanction, complaint
+// transition, admin action, incident...). It carries no prompt or response
 // text (Measures Art. 11): only who (pseudonymously), what and the outcome.
 type AuditRecord struct {
-	Seq              int64 // assigned by the store
+	Seq              int64  // assigned by the store
+	Kind             string // KindRequest when empty on insert
 	ID               string
 	Time             time.Time
 	UserPseudonym    string
@@ -60,11 +63,26 @@ type AuditRecord struct {
 	LatencyMicros    int64
 	PromptTokens     int
 	CompletionTokens int
+
+	// Event fields (empty for requests).
+	Actor    string   // who acted: "admin:KEYID", "cli", "system"
+	Subject  string   // what it concerns: a user pseudonym, a ticket id
+	Details  []byte   // compact JSON object, hashed as stored
+	Evidence []string // ids or hashes of supporting records
+
+	// Chain fields, set by the store inside the inserting transaction:
+	// Hash = ChainHash(PrevHash, record).
+	PrevHash []byte
+	Hash     []byte
 }
+
+// KindRequest is the kind of per-request moderation records.
+const KindRequest = "request"
 
 // AuditFilter selects audit records.
 type AuditFilter struct {
 	From, To time.Time // inclusive From, exclusive To; zero means open
 	AfterSeq int64
 	Limit    int
+	Kind     string // exact kind, or a prefix ending in "." ("sanction."); empty: all
 }

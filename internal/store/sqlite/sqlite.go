@@ -101,6 +101,9 @@ func (s *DB) applyMigration(ctx context.Context, name string) error {
 	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 		return err
 	}
+	if err := afterMigration(ctx, tx, name); err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, name, s.now().UnixMilli()); err != nil {
 		return err
 	}
@@ -268,8 +271,11 @@ func (s *DB) RevokeKey(ctx context.Context, id string, at time.Time) error {
 	return nil
 }
 
-// InsertAudit writes a batch of audit records in one transaction, so one disk
-// sync covers the whole batch.
+// InsertAudit appends a batch of audit records in one transaction, so one
+// disk sync covers the whole batch. It chains them inside that transaction
+// (BEGIN IMMEDIATE holds the write lock from the head read to the commit), so
+// several processes appending at once still form one chain. It fills in each
+// record's Seq, Kind, PrevHash and Hash.
 func (s *DB) InsertAudit(ctx context.Context, recs []store.AuditRecord) error {
 	if len(recs) == 0 {
 		return nil
@@ -279,22 +285,8 @@ func (s *DB) InsertAudit(ctx context.Context, recs []store.AuditRecord) error {
 		return fmt.Errorf("insert audit: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit_records
-		(id, time_us, user_pseudonym, key_id, endpoint, model, upstream, stage, decision, risks, status, stream, latency_us, prompt_tokens, completion_tokens)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
+	if err := appendAudit(ctx, tx, recs); err != nil {
 		return fmt.Errorf("insert audit: %w", err)
-	}
-	defer stmt.Close()
-	for _, r := range recs {
-		stream := 0
-		if r.Stream {
-			stream = 1
-		}
-		if _, err := stmt.ExecContext(ctx, r.ID, r.Time.UnixMicro(), r.UserPseudonym, r.KeyID, r.Endpoint, r.Model, r.Upstream,
-			r.Stage, r.Decision, strings.Join(r.Risks, ","), r.Status, stream, r.LatencyMicros, r.PromptTokens, r.CompletionTokens); err != nil {
-			return fmt.Errorf("insert audit: %w", err)
-		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("insert audit: %w", err)
@@ -302,47 +294,50 @@ func (s *DB) InsertAudit(ctx context.Context, recs []store.AuditRecord) error {
 	return nil
 }
 
+const auditColumns = `seq, kind, id, time_us, user_pseudonym, key_id, endpoint, model, upstream, stage, decision, risks, status, stream,
+	latency_us, prompt_tokens, completion_tokens, actor, subject, details, evidence, prev_hash, hash`
+
+func scanAudit(sc interface{ Scan(...any) error }) (store.AuditRecord, error) {
+	var r store.AuditRecord
+	var t int64
+	var risks, evidence string
+	var stream int
+	if err := sc.Scan(&r.Seq, &r.Kind, &r.ID, &t, &r.UserPseudonym, &r.KeyID, &r.Endpoint, &r.Model, &r.Upstream, &r.Stage,
+		&r.Decision, &risks, &r.Status, &stream, &r.LatencyMicros, &r.PromptTokens, &r.CompletionTokens,
+		&r.Actor, &r.Subject, &r.Details, &evidence, &r.PrevHash, &r.Hash); err != nil {
+		return r, err
+	}
+	r.Time = time.UnixMicro(t).UTC()
+	if risks != "" {
+		r.Risks = strings.Split(risks, ",")
+	}
+	r.Stream = stream == 1
+	if len(r.Details) == 0 {
+		r.Details = nil
+	}
+	if len(r.PrevHash) == 0 {
+		r.PrevHash = nil
+	}
+	if len(r.Hash) == 0 {
+		r.Hash = nil
+	}
+	ev, err := store.DecodeEvidence(evidence)
+	if err != nil {
+		// Kept verbatim so verify reports the record instead of failing.
+		ev = []string{evidence}
+	}
+	r.Evidence = ev
+	return r, nil
+}
+
 // AuditRecords returns records matching f in sequence order.
 func (s *DB) AuditRecords(ctx context.Context, f store.AuditFilter) ([]store.AuditRecord, error) {
-	q := `SELECT seq, id, time_us, user_pseudonym, key_id, endpoint, model, upstream, stage, decision, risks, status, stream, latency_us, prompt_tokens, completion_tokens
-		FROM audit_records WHERE seq > ?`
-	args := []any{f.AfterSeq}
-	if !f.From.IsZero() {
-		q += ` AND time_us >= ?`
-		args = append(args, f.From.UnixMicro())
-	}
-	if !f.To.IsZero() {
-		q += ` AND time_us < ?`
-		args = append(args, f.To.UnixMicro())
-	}
-	q += ` ORDER BY seq`
-	if f.Limit > 0 {
-		q += ` LIMIT ?`
-		args = append(args, f.Limit)
-	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
 	var out []store.AuditRecord
-	for rows.Next() {
-		var r store.AuditRecord
-		var t int64
-		var risks string
-		var stream int
-		if err := rows.Scan(&r.Seq, &r.ID, &t, &r.UserPseudonym, &r.KeyID, &r.Endpoint, &r.Model, &r.Upstream, &r.Stage,
-			&r.Decision, &risks, &r.Status, &stream, &r.LatencyMicros, &r.PromptTokens, &r.CompletionTokens); err != nil {
-			return nil, err
-		}
-		r.Time = time.UnixMicro(t).UTC()
-		if risks != "" {
-			r.Risks = strings.Split(risks, ",")
-		}
-		r.Stream = stream == 1
+	err := s.ScanAudit(ctx, f, func(r store.AuditRecord) error {
 		out = append(out, r)
-	}
-	return out, rows.Err()
+		return nil
+	})
+	return out, err
 }
 
 // CountAudit counts all audit records.
