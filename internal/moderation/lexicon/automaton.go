@@ -22,16 +22,37 @@ type automaton struct {
 	// spread over megabytes: most runes of benign text take this path.
 	pairs     []uint64
 	pairShift uint
+	// heads is the same for the first two symbols of each pattern only:
+	// from a depth-1 state (the common case) it is the exact question, and
+	// far fewer pairs start a pattern than occur in one.
+	heads     []uint64
+	headShift uint
 }
 
-func (a *automaton) pairHash(x, y int32) uint64 {
-	return (uint64(uint32(x))<<32 | uint64(uint32(y))) * 0x9E3779B97F4A7C15 >> a.pairShift
+func pairHash(x, y int32, shift uint) uint64 {
+	return (uint64(uint32(x))<<32 | uint64(uint32(y))) * 0x9E3779B97F4A7C15 >> shift
 }
+
+// maybeHead reports whether some pattern may start with x then y.
+func (a *automaton) maybeHead(x, y int32) bool {
+	h := pairHash(x, y, a.headShift)
+	return a.heads[h>>6]&(1<<(h&63)) != 0
+}
+
+func newFilter(n int) ([]uint64, uint) {
+	bitsLog := uint(12)
+	for bitsLog < 24 && 1<<bitsLog < n*8 {
+		bitsLog++
+	}
+	return make([]uint64, 1<<bitsLog/64), 64 - bitsLog
+}
+
+func setBit(b []uint64, h uint64) { b[h>>6] |= 1 << (h & 63) }
 
 // maybePair reports whether x then y may occur in a pattern (false
 // positives only).
 func (a *automaton) maybePair(x, y int32) bool {
-	h := a.pairHash(x, y)
+	h := pairHash(x, y, a.pairShift)
 	return a.pairs[h>>6]&(1<<(h&63)) != 0
 }
 
@@ -39,12 +60,18 @@ func (a *automaton) maybePair(x, y int32) bool {
 // symbol before c (0 if none).
 func (a *automaton) next(state, prev, c int32) int32 {
 	nodes := a.nodes
-	if prev == 0 || !a.maybePair(prev, c) {
+	if prev == 0 || !a.maybePair(prev, c) || nodes[state].check == 0 && !a.maybeHead(prev, c) {
 		if t := nodes[0].base + c; nodes[t].check == 0 {
 			return t
 		}
 		return 0
 	}
+	return a.walk(state, c)
+}
+
+// walk follows failure links from state until one has a transition on c.
+func (a *automaton) walk(state, c int32) int32 {
+	nodes := a.nodes
 	for {
 		t := nodes[state].base + c
 		if nodes[t].check == state {
@@ -108,20 +135,20 @@ func buildAutomaton(pats [][]rune, infos []int32) (*automaton, error) {
 		}
 	}
 
-	npairs := 0
+	npairs, nheads := 0, 0
 	for _, p := range pats {
 		npairs += max(len(p)-1, 0)
+		nheads += min(len(p)-1, 1)
 	}
-	bitsLog := uint(12)
-	for bitsLog < 24 && 1<<bitsLog < npairs*8 {
-		bitsLog++
-	}
-	a.pairShift = 64 - bitsLog
-	a.pairs = make([]uint64, 1<<bitsLog/64)
+	a.pairs, a.pairShift = newFilter(npairs)
+	a.heads, a.headShift = newFilter(nheads)
 	for _, p := range pats {
 		for j := 1; j < len(p); j++ {
-			h := a.pairHash(a.sym(p[j-1]), a.sym(p[j]))
-			a.pairs[h>>6] |= 1 << (h & 63)
+			x, y := a.sym(p[j-1]), a.sym(p[j])
+			setBit(a.pairs, pairHash(x, y, a.pairShift))
+			if j == 1 {
+				setBit(a.heads, pairHash(x, y, a.headShift))
+			}
 		}
 	}
 

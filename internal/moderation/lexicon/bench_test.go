@@ -33,7 +33,7 @@ func BenchmarkFind(b *testing.B) {
 
 // BenchmarkAutomaton runs only the automaton over pre-normalized runes: the
 // cost of matching without normalization, comparable to the baselines.
-func BenchmarkAutomaton(b *testing.B) {
+func BenchmarkFindAutomatonOnly(b *testing.B) {
 	c := loadCorpus(b)
 	m, err := Compile(c.houbb, Options{})
 	if err != nil {
@@ -45,7 +45,7 @@ func BenchmarkAutomaton(b *testing.B) {
 	b.ReportMetric(float64(n), "hits")
 }
 
-func BenchmarkCoregx(b *testing.B) {
+func BenchmarkFindCoregx(b *testing.B) {
 	c := loadCorpus(b)
 	ac, err := coregx.NewBuilder().AddStrings(c.houbbTerms).SetMatchKind(coregx.LeftmostFirst).Build()
 	if err != nil {
@@ -57,7 +57,7 @@ func BenchmarkCoregx(b *testing.B) {
 	b.ReportMetric(float64(n), "hits")
 }
 
-func BenchmarkAnknown(b *testing.B) {
+func BenchmarkFindAnknown(b *testing.B) {
 	c := loadCorpus(b)
 	m := new(anknown.Machine)
 	if err := m.Build(runeTerms(c.houbbTerms)); err != nil {
@@ -85,7 +85,7 @@ func BenchmarkCompile(b *testing.B) {
 	}
 }
 
-func BenchmarkBuildCoregx(b *testing.B) {
+func BenchmarkCompileCoregx(b *testing.B) {
 	c := loadCorpus(b)
 	for b.Loop() {
 		if _, err := coregx.NewBuilder().AddStrings(c.houbbTerms).Build(); err != nil {
@@ -95,7 +95,7 @@ func BenchmarkBuildCoregx(b *testing.B) {
 	b.ReportMetric(float64(heapOf(func() any { a, _ := coregx.NewBuilder().AddStrings(c.houbbTerms).Build(); return a }))/(1<<20), "MB-heap")
 }
 
-func BenchmarkBuildAnknown(b *testing.B) {
+func BenchmarkCompileAnknown(b *testing.B) {
 	c := loadCorpus(b)
 	terms := runeTerms(c.houbbTerms)
 	for b.Loop() {
@@ -148,4 +148,17 @@ func countRaw(a *automaton, runes []rune) int {
 		}
 	}
 	return n
+}
+
+// BenchmarkNormalize is the normalization share of BenchmarkFind.
+func BenchmarkNormalize(b *testing.B) {
+	c := loadCorpus(b)
+	n := normalize.New()
+	var tx normalize.Text
+	loopCPU(b, len(c.text), func() {
+		for pos := 0; pos < len(c.text); {
+			tx.Reset()
+			pos = n.Append(&tx, c.text, pos, 4096)
+		}
+	})
 }

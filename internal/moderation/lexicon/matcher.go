@@ -84,12 +84,13 @@ type Matcher struct {
 	look     int // runes to scan past a hit before deciding it
 	keep     int // runes of tail kept between pieces of a long text
 	segment  bool
+	table    []uint32 // original BMP rune → scan entry (see entFast)
+	ringMask int
 	pool     sync.Pool
 }
 
 const (
 	defaultGap  = 3
-	chunkRunes  = 4096
 	segContext  = 8 // runes of context either side given to the segmenter
 	defaultHits = 1000
 	// maxPinyinRunes limits pinyin spellings to terms of up to 8
@@ -207,6 +208,7 @@ func Compile(lib *Library, opts Options) (*Matcher, error) {
 		m.look = max(m.look, segContext)
 	}
 	m.keep = m.maxLen + m.look + segContext + 1
+	m.buildTable()
 	m.pool.New = func() any { return new(scanner) }
 	return m, nil
 }
@@ -231,91 +233,255 @@ func (m *Matcher) Len() int { return len(m.entries) }
 
 type pending struct {
 	info   int32
-	hs, he int // global normalized indices of the first and last rune
+	hs, he int // normalized indices of the first and last rune
 }
 
 type span struct{ s, e int }
 
+// rec is what the scan remembers of one normalized rune.
+type rec struct {
+	start, end int // byte span in the original text
+	flag       normalize.Flag
+}
+
 // scanner is per-call scratch, pooled so a scan allocates only its hits.
 type scanner struct {
-	tx      normalize.Text
+	ring    []rec // the last len(ring) normalized runes, by index&mask
 	pending []pending
 	allows  []span
+	// Scan state, kept here only across calls to the slow path.
+	gap, marks int
+	noisy      bool
+	prevWord   bool
+}
+
+// Entries of Matcher.table: how the scan treats an original BMP rune.
+const (
+	entFast    = iota // one normalized rune; the low bits hold its symbol
+	entNoise          // skipped, separates words
+	entDrop           // skipped
+	entMark           // extends the previous rune
+	entSlow           // expansion: ask the normalizer
+	entShift   = 29
+	entWord    = 1 << 28
+	entFirst   = 1 << 27 // some pattern starts with this symbol
+	entReport1 = 1 << 26 // a one-rune pattern is this symbol
+	entSymMask = 1<<26 - 1
+	decideMask = 1023 // settle pending hits every 1024 runes
+)
+
+func (m *Matcher) entry(r rune) uint32 {
+	cl, out := m.norm.Fold(r)
+	switch {
+	case cl == normalize.Noise:
+		return entNoise << entShift
+	case cl == normalize.Drop:
+		return entDrop << entShift
+	case cl == normalize.Mark:
+		return entMark << entShift
+	case len(out) != 1:
+		return entSlow << entShift
+	}
+	e := uint32(0)
+	if m.ac != nil {
+		if c := m.ac.sym(out[0]); c != 0 {
+			e = uint32(c)
+			if t := m.ac.nodes[0].base + c; m.ac.nodes[t].check == 0 {
+				e |= entFirst
+				if m.ac.nodes[t].report >= 0 {
+					e |= entReport1
+				}
+			}
+		}
+	}
+	if normalize.IsWord(out[0]) {
+		e |= entWord
+	}
+	return e
+}
+
+func (m *Matcher) buildTable() {
+	m.table = make([]uint32, 0x10000)
+	for r := range rune(0x10000) {
+		m.table[r] = m.entry(r)
+	}
+	n := 1
+	for n < m.keep+decideMask+64 {
+		n <<= 1
+	}
+	m.ringMask = n - 1
 }
 
 // Find returns every occurrence of every term in text, overlapping ones
 // included, ordered by where they end, in at most MaxHits hits. Memory use
-// is bounded regardless of the length of text: it is scanned in pieces.
+// is bounded regardless of the length of text.
+//
+// Normalization is fused into the scan: one table lookup per original rune
+// yields the automaton symbol of its normalized form, and only a ring of
+// recent rune spans is kept, for mapping hits back to the original.
 func (m *Matcher) Find(text string) []Hit {
 	if m.ac == nil || text == "" {
 		return nil
 	}
 	sc := m.pool.Get().(*scanner)
 	defer m.pool.Put(sc)
-	sc.tx.Reset()
+	if len(sc.ring) != m.ringMask+1 {
+		sc.ring = make([]rec, m.ringMask+1)
+	}
 	sc.pending, sc.allows = sc.pending[:0], sc.allows[:0]
+	sc.gap, sc.marks, sc.noisy, sc.prevWord = 0, 0, false, false
 
 	var hits []Hit
-	tx := &sc.tx
-	ac := m.ac
-	nodes, bmpSym, pats := ac.nodes, ac.bmpSym, ac.pats
-	_ = nodes
+	ac, table, ring, mask := m.ac, m.table, sc.ring, m.ringMask
+	nodes := ac.nodes
 	maxGap := m.maxGap
-	base, scanned, pos := 0, 0, 0
+	idx := 0 // normalized runes so far
 	state, prev := int32(0), int32(0)
-	for {
-		pos = m.norm.Append(tx, text, pos, tx.Len()+chunkRunes)
-		eof := pos >= len(text)
-		runes, flags := tx.Runes, tx.Flags
-		for i := scanned - base; i < len(runes); i++ {
-			if flags[i].Gap() > maxGap {
-				state, prev = 0, 0
+	shallow := true // state is the root or a child of it
+	rootBase := nodes[0].base
+	gap, noisy, prevWord := 0, false, false
+	for pos := 0; pos < len(text); {
+		var r rune
+		size := 1
+		if c := text[pos]; c < utf8.RuneSelf {
+			r = rune(c)
+		} else if c&0xF0 == 0xE0 && pos+2 < len(text) && text[pos+1]&0xC0 == 0x80 && text[pos+2]&0xC0 == 0x80 {
+			r = rune(c&0x0F)<<12 | rune(text[pos+1]&0x3F)<<6 | rune(text[pos+2]&0x3F)
+			size = 3
+			if r < 0x800 || r >= 0xD800 && r <= 0xDFFF {
+				r, size = utf8.RuneError, 1
 			}
-			r := runes[i]
-			var c int32
-			if r < 0x10000 {
-				c = bmpSym[r]
+		} else {
+			r, size = utf8.DecodeRuneInString(text[pos:])
+		}
+		var e uint32
+		if r < 0x10000 {
+			e = table[r]
+		} else {
+			e = m.entry(r)
+		}
+		end := pos + size
+		switch e >> entShift {
+		case entFast:
+			word := e&entWord != 0
+			f := normalize.Flag(min(gap, normalize.MaxGap))
+			if noisy || !prevWord || !word {
+				f |= normalize.BoundaryFlag
+			}
+			ring[idx&mask] = rec{pos, end, f}
+			if gap > maxGap {
+				state, prev, shallow = 0, 0, true
+			}
+			if c := int32(e & entSymMask); c == 0 {
+				state, prev, shallow = 0, 0, true
 			} else {
-				c = ac.astralSym[r]
-			}
-			if c == 0 {
-				state, prev = 0, 0
-				continue
-			}
-			state = ac.next(state, prev, c)
-			prev = c
-			for p := nodes[state].report; p >= 0; p = pats[p].next {
-				pt := &pats[p]
-				in := &m.infos[pt.info]
-				he := base + i
-				hs := he - int(pt.n) + 1
-				if in.wordStart && !flags[hs-base].Boundary() {
-					continue
-				}
-				if in.entry < 0 {
-					sc.allows = append(sc.allows, span{hs, he})
+				// The common case, inlined: no pattern continues from
+				// here with the pair (prev, c), so the next state is the
+				// root's child for c, known from the table entry alone.
+				if shallow && (prev == 0 || !ac.maybeHead(prev, c)) || !shallow && !ac.maybePair(prev, c) {
+					state, shallow = 0, true
+					if e&entFirst != 0 {
+						state = rootBase + c
+						if e&entReport1 != 0 {
+							m.collect(sc, state, idx)
+						}
+					}
 				} else {
-					sc.pending = append(sc.pending, pending{pt.info, hs, he})
+					state = ac.walk(state, c)
+					shallow = state == 0 || nodes[state].check == 0
+					if nodes[state].report >= 0 {
+						m.collect(sc, state, idx)
+					}
+				}
+				prev = c
+			}
+			idx++
+			gap, noisy, prevWord = 0, false, word
+			sc.marks = 0
+			if idx&decideMask == 0 {
+				if hits = m.decide(sc, hits, text, idx, false); len(hits) >= m.maxHits {
+					return hits
 				}
 			}
+		case entNoise:
+			gap++
+			noisy = true
+		case entDrop:
+			gap++
+		case entMark:
+			if p := &ring[(idx-1)&mask]; idx > 0 && gap == 0 && p.end == pos && sc.marks < normalize.MaxMarks {
+				p.end = end
+				sc.marks++
+			} else {
+				gap++
+			}
+		default:
+			sc.gap, sc.noisy, sc.prevWord = gap, noisy, prevWord
+			idx, state, prev = m.expand(sc, r, pos, end, idx, state, prev)
+			shallow = state == 0 || nodes[state].check == 0
+			gap, noisy, prevWord = sc.gap, sc.noisy, sc.prevWord
+			if hits = m.decide(sc, hits, text, idx, false); len(hits) >= m.maxHits {
+				return hits
+			}
 		}
-		scanned = base + len(runes)
-		hits = m.decide(sc, hits, base, scanned, eof)
-		if eof || len(hits) >= m.maxHits {
-			return hits
+		pos = end
+	}
+	return m.decide(sc, hits, text, idx, true)
+}
+
+// expand scans the runes of an expansion (㍿ → 株式会社), each with the span
+// of the original rune. It is the slow path of Find's loop body.
+func (m *Matcher) expand(sc *scanner, r rune, pos, end, idx int, state, prev int32) (int, int32, int32) {
+	_, out := m.norm.Fold(r)
+	for _, o := range out {
+		word := normalize.IsWord(o)
+		f := normalize.Flag(min(sc.gap, normalize.MaxGap))
+		if sc.noisy || !sc.prevWord || !word {
+			f |= normalize.BoundaryFlag
 		}
-		if drop := tx.Len() - m.keep; drop > 0 {
-			tx.Drop(drop)
-			base += drop
+		sc.ring[idx&m.ringMask] = rec{pos, end, f}
+		if sc.gap > m.maxGap {
+			state, prev = 0, 0
+		}
+		if c := m.ac.sym(o); c == 0 {
+			state, prev = 0, 0
+		} else {
+			state = m.ac.next(state, prev, c)
+			prev = c
+			if m.ac.nodes[state].report >= 0 {
+				m.collect(sc, state, idx)
+			}
+		}
+		idx++
+		sc.gap, sc.noisy, sc.prevWord, sc.marks = 0, false, word, 0
+	}
+	return idx, state, prev
+}
+
+// collect records the patterns ending at normalized index he.
+func (m *Matcher) collect(sc *scanner, state int32, he int) {
+	pats := m.ac.pats
+	for p := m.ac.nodes[state].report; p >= 0; p = pats[p].next {
+		pt := &pats[p]
+		in := &m.infos[pt.info]
+		hs := he - int(pt.n) + 1
+		if in.wordStart && !sc.ring[hs&m.ringMask].flag.Boundary() {
+			continue
+		}
+		if in.entry < 0 {
+			sc.allows = append(sc.allows, span{hs, he})
+		} else {
+			sc.pending = append(sc.pending, pending{pt.info, hs, he})
 		}
 	}
 }
 
 // decide settles the pending hits that no later rune can change: their
 // word-boundary look-ahead, any covering allow phrase, and segmentation.
-func (m *Matcher) decide(sc *scanner, hits []Hit, base, scanned int, eof bool) []Hit {
-	tx := &sc.tx
+// scanned is the number of normalized runes seen so far.
+func (m *Matcher) decide(sc *scanner, hits []Hit, text string, scanned int, eof bool) []Hit {
 	done := 0
+	mask := m.ringMask
 	for _, p := range sc.pending {
 		if !eof && p.he+m.look >= scanned {
 			break
@@ -325,19 +491,19 @@ func (m *Matcher) decide(sc *scanner, hits []Hit, base, scanned int, eof bool) [
 			continue
 		}
 		in := &m.infos[p.info]
-		if in.wordEnd && p.he+1 < scanned && !tx.Flags[p.he+1-base].Boundary() {
+		if in.wordEnd && p.he+1 < scanned && !sc.ring[(p.he+1)&mask].flag.Boundary() {
 			continue
 		}
 		if covered(sc.allows, p.hs, p.he, m.maxAllow) {
 			continue
 		}
-		if in.segment && !m.segmentOK(tx, base, scanned, p.hs, p.he) {
+		if in.segment && !m.segmentOK(sc, text, scanned, p.hs, p.he) {
 			continue
 		}
 		e := &m.entries[in.entry]
 		hits = append(hits, Hit{
 			Term: e.Term, Risk: e.Risk, Action: e.Action,
-			Start: tx.Start[p.hs-base], End: tx.End[p.he-base],
+			Start: sc.ring[p.hs&mask].start, End: sc.ring[p.he&mask].end,
 			Match: in.match, Via: in.via, Source: e.Source,
 		})
 	}

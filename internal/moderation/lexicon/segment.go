@@ -5,7 +5,6 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"github.com/genguard/genguard/internal/moderation/normalize"
 	"github.com/go-ego/gse"
 )
 
@@ -25,20 +24,33 @@ var segmenter = sync.OnceValues(func() (*gse.Segmenter, error) {
 // the segmented context around it. Segmenting only a small window per
 // boundary-flagged hit keeps the cost off texts without such hits. If the
 // dictionary cannot load, the hit stands: moderation fails closed.
-func (m *Matcher) segmentOK(tx *normalize.Text, base, scanned, hs, he int) bool {
+func (m *Matcher) segmentOK(sc *scanner, text string, scanned, hs, he int) bool {
 	seg, err := segmenter()
 	if err != nil {
 		return true
 	}
+	ring, mask := sc.ring, m.ringMask
+	oldest := max(0, scanned-len(ring)+1)
 	ws := hs
-	for ws > base && hs-ws < segContext && tx.Flags[ws-base].Gap() == 0 {
+	for ws > oldest && hs-ws < segContext && ring[ws&mask].flag.Gap() == 0 {
 		ws--
 	}
 	we := he + 1
-	for we < scanned && we-he <= segContext && tx.Flags[we-base].Gap() == 0 {
+	for we < scanned && we-he <= segContext && ring[we&mask].flag.Gap() == 0 {
 		we++
 	}
-	window := string(tx.Runes[ws-base : we-base])
+	// Align the window to whole original runes (an expansion shares one
+	// span), then normalize it again: the ring keeps spans, not runes.
+	for ws > oldest && ring[(ws-1)&mask].start == ring[ws&mask].start {
+		ws--
+	}
+	for we < scanned && ring[we&mask].start == ring[(we-1)&mask].start {
+		we++
+	}
+	window := m.norm.String(text[ring[ws&mask].start:ring[(we-1)&mask].end])
+	if utf8.RuneCountInString(window) != we-ws {
+		return true // cannot align the window: let the hit stand
+	}
 	start, end := hs-ws, he+1-ws
 	okStart, okEnd := start == 0, end == we-ws
 	pos := 0

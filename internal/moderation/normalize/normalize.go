@@ -27,6 +27,9 @@ type Flag uint8
 const (
 	gapMask  = 0x7f
 	boundBit = 0x80
+	// BoundaryFlag is the bit of a Flag that Boundary reports; a scanner
+	// that builds Flags itself sets it.
+	BoundaryFlag Flag = boundBit
 	// MaxGap is the largest skip count a Flag records; longer runs saturate.
 	MaxGap = gapMask
 	// MaxMarks bounds how many combining marks may extend a rune, so one
@@ -209,3 +212,36 @@ func (n *Normalizer) String(s string) string {
 // script (Latin letters and digits after folding), where terms must match on
 // word boundaries.
 func IsWord(r rune) bool { return isWord(r) }
+
+// Class says what an original rune contributes to normalized text.
+type Class uint8
+
+// Classes of original runes.
+const (
+	Emit  Class = iota // one or more normalized runes
+	Noise              // nothing; a separator a matcher may skip
+	Drop               // nothing (format characters); a skipped rune
+	Mark               // nothing; a combining mark that extends the rune before
+)
+
+// Fold returns what r becomes on its own: its class and, for Emit, the
+// normalized runes (one, or several for expansions such as ㍿). A matcher
+// that fuses normalization into its scan builds its own table from this;
+// the result must not be modified.
+func (n *Normalizer) Fold(r rune) (Class, []rune) {
+	e := n.t.lookup(r)
+	switch e.kind() {
+	case kindKeep:
+		return Emit, []rune{r}
+	case kindMap:
+		return Emit, []rune{rune(e.payload())}
+	case kindExp:
+		p := e.payload()
+		return Emit, n.t.exp[p : p+e.n() : p+e.n()]
+	case kindMark:
+		return Mark, nil
+	case kindDrop:
+		return Drop, nil
+	}
+	return Noise, nil
+}
