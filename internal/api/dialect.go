@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/genguard/genguard/internal/openai"
@@ -39,16 +41,31 @@ type genRequest struct {
 // model. Streams always ask for usage so the audit trail has token counts;
 // the usage chunk is passed on only if the client asked for it.
 func (g *genRequest) upstreamBody(model string) []byte {
-	top := make(map[string]json.RawMessage, len(g.top)+1)
-	for k, v := range g.top {
-		top[k] = v
+	keys := make([]string, 0, len(g.top)+1)
+	for k := range g.top {
+		if k != "model" && !(g.stream && k == "stream_options") {
+			keys = append(keys, k)
+		}
 	}
-	top["model"], _ = json.Marshal(model)
+	sort.Strings(keys)
+	var b bytes.Buffer
+	b.Grow(256 + len(g.top["messages"]) + len(g.top["prompt"]))
+	b.WriteString(`{"model":`)
+	m, _ := json.Marshal(model)
+	b.Write(m)
 	if g.stream {
-		top["stream_options"] = json.RawMessage(`{"include_usage":true}`)
+		b.WriteString(`,"stream_options":{"include_usage":true}`)
 	}
-	b, _ := json.Marshal(top)
-	return b
+	for _, k := range keys {
+		// The raw values were validated by the decode; copy them as they are.
+		b.WriteByte(',')
+		kb, _ := json.Marshal(k)
+		b.Write(kb)
+		b.WriteByte(':')
+		b.Write(g.top[k])
+	}
+	b.WriteByte('}')
+	return b.Bytes()
 }
 
 // genResponse is a decoded non-streaming response.
@@ -94,31 +111,6 @@ func strictKeys(obj map[string]json.RawMessage, where string, fields ...string) 
 	return nil
 }
 
-// strictMessages checks every message and content part of a raw messages
-// array with strictKeys.
-func strictMessages(raw json.RawMessage) error {
-	var msgs []map[string]json.RawMessage
-	if json.Unmarshal(raw, &msgs) != nil {
-		return nil // the typed decode reports the real error
-	}
-	for i, m := range msgs {
-		where := fmt.Sprintf("messages[%d].", i)
-		if err := strictKeys(m, where, "role", "content", "name"); err != nil {
-			return err
-		}
-		var parts []map[string]json.RawMessage
-		if json.Unmarshal(m["content"], &parts) != nil {
-			continue
-		}
-		for j, p := range parts {
-			if err := strictKeys(p, fmt.Sprintf("%scontent[%d].", where, j), "type", "text"); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
 func requireModel(model string) error {
 	if strings.TrimSpace(model) == "" {
 		return openai.InvalidRequest("model", "missing_model", "you must provide a model parameter")
@@ -135,6 +127,8 @@ func (chatDialect) path() string { return "chat/completions" }
 var validRoles = map[string]bool{"system": true, "developer": true, "user": true, "assistant": true, "tool": true, "function": true}
 
 func (chatDialect) parse(body []byte) (*genRequest, error) {
+	// One decode of the body into raw fields; each field the gateway acts
+	// on is then decoded exactly once, and the rest is forwarded untouched.
 	var top map[string]json.RawMessage
 	if err := decodeJSON(body, &top); err != nil {
 		return nil, err
@@ -142,45 +136,61 @@ func (chatDialect) parse(body []byte) (*genRequest, error) {
 	if err := strictKeys(top, "", "model", "messages", "stream", "stream_options"); err != nil {
 		return nil, err
 	}
-	if err := strictMessages(top["messages"]); err != nil {
+	g := &genRequest{top: top}
+	if err := commonFields(top, g); err != nil {
 		return nil, err
 	}
-	var req openai.ChatRequest
-	if err := decodeJSON(body, &req); err != nil {
+	var msgs []map[string]json.RawMessage
+	if err := field(top, "messages", &msgs); err != nil {
 		return nil, err
 	}
-	if err := requireModel(req.Model); err != nil {
-		return nil, err
-	}
-	if len(req.Messages) == 0 {
+	if len(msgs) == 0 {
 		return nil, openai.InvalidRequest("messages", "missing_messages", "'messages' must be a non-empty array")
 	}
-	g := &genRequest{model: req.Model, stream: req.Stream, top: top}
-	g.includeUsage = req.StreamOptions != nil && req.StreamOptions.IncludeUsage
 	// Each text unit is one string content or one text part of a message.
 	type loc struct{ msg, part int }
 	var locs []loc
-	for i, m := range req.Messages {
-		if !validRoles[m.Role] {
-			return nil, openai.InvalidRequest(fmt.Sprintf("messages[%d].role", i), "invalid_role", fmt.Sprintf("Invalid value for 'messages[%d].role': %q.", i, m.Role))
+	for i, m := range msgs {
+		where := fmt.Sprintf("messages[%d].", i)
+		if m == nil {
+			return nil, openai.InvalidRequest(fmt.Sprintf("messages[%d]", i), "invalid_type", fmt.Sprintf("Invalid type for 'messages[%d]': expected an object.", i))
 		}
-		if m.Content.IsArray {
-			for j, p := range m.Content.Parts {
-				if p.Type == "text" {
-					g.texts = append(g.texts, p.Text)
-					locs = append(locs, loc{i, j})
-				}
+		if err := strictKeys(m, where, "role", "content", "name"); err != nil {
+			return nil, err
+		}
+		var role string
+		if err := field(m, "role", &role, where); err != nil {
+			return nil, err
+		}
+		if !validRoles[role] {
+			return nil, openai.InvalidRequest(where+"role", "invalid_role", fmt.Sprintf("Invalid value for '%srole': %q.", where, role))
+		}
+		var c openai.Content
+		if raw, ok := m["content"]; ok {
+			if err := c.UnmarshalJSON(raw); err != nil {
+				return nil, openai.InvalidRequest(where+"content", "invalid_type", fmt.Sprintf("Invalid type for '%scontent': expected a string or an array of content parts.", where))
 			}
-		} else if m.Content.Text != "" {
-			g.texts = append(g.texts, m.Content.Text)
-			locs = append(locs, loc{i, -1})
+		}
+		if !c.IsArray {
+			if c.Text != "" {
+				g.texts = append(g.texts, c.Text)
+				locs = append(locs, loc{i, -1})
+			}
+			continue
+		}
+		var parts []map[string]json.RawMessage
+		json.Unmarshal(m["content"], &parts) // valid: Content decoded it
+		for j, p := range parts {
+			if err := strictKeys(p, fmt.Sprintf("%scontent[%d].", where, j), "type", "text"); err != nil {
+				return nil, err
+			}
+			if c.Parts[j].Type == "text" {
+				g.texts = append(g.texts, c.Parts[j].Text)
+				locs = append(locs, loc{i, j})
+			}
 		}
 	}
 	g.setTexts = func(masked []string) error {
-		var msgs []map[string]json.RawMessage
-		if err := json.Unmarshal(top["messages"], &msgs); err != nil {
-			return err
-		}
 		for k, l := range locs {
 			if masked[k] == g.texts[k] {
 				continue
@@ -201,6 +211,54 @@ func (chatDialect) parse(body []byte) (*genRequest, error) {
 		return err
 	}
 	return g, nil
+}
+
+// field decodes top[name] into v, turning a type error into a 400 that
+// names the field. A missing field leaves v as is.
+func field(top map[string]json.RawMessage, name string, v any, prefix ...string) error {
+	raw, ok := top[name]
+	if !ok {
+		return nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		param := strings.Join(prefix, "") + name
+		return openai.InvalidRequest(param, "invalid_type", fmt.Sprintf("Invalid type for '%s': expected %s.", param, jsonKind(v)))
+	}
+	return nil
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case *string:
+		return "a string"
+	case *bool:
+		return "a boolean"
+	case *int, **int:
+		return "an integer"
+	case **openai.StreamOptions:
+		return "an object"
+	default:
+		return "an array"
+	}
+}
+
+// commonFields reads model, stream and stream_options.
+func commonFields(top map[string]json.RawMessage, g *genRequest) error {
+	if err := field(top, "model", &g.model); err != nil {
+		return err
+	}
+	if err := requireModel(g.model); err != nil {
+		return err
+	}
+	if err := field(top, "stream", &g.stream); err != nil {
+		return err
+	}
+	var so *openai.StreamOptions
+	if err := field(top, "stream_options", &so); err != nil {
+		return err
+	}
+	g.includeUsage = so != nil && so.IncludeUsage
+	return nil
 }
 
 type chatResponse struct{ openai.ChatCompletion }
@@ -319,15 +377,11 @@ func (completionDialect) parse(body []byte) (*genRequest, error) {
 	if err := strictKeys(top, "", "model", "prompt", "stream", "stream_options"); err != nil {
 		return nil, err
 	}
-	var req openai.CompletionRequest
-	if err := decodeJSON(body, &req); err != nil {
+	g := &genRequest{top: top}
+	if err := commonFields(top, g); err != nil {
 		return nil, err
 	}
-	if err := requireModel(req.Model); err != nil {
-		return nil, err
-	}
-	g := &genRequest{model: req.Model, stream: req.Stream, top: top}
-	g.includeUsage = req.StreamOptions != nil && req.StreamOptions.IncludeUsage
+	req := struct{ Prompt json.RawMessage }{top["prompt"]}
 	var single string
 	var many []string
 	switch {
