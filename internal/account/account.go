@@ -45,6 +45,9 @@ type Principal struct {
 	KeyID  string
 	UserID string // empty for admin keys
 	Scope  string
+	// PolicyGroup selects the moderation policy: PolicyMinor for users in
+	// minors mode, else PolicyDefault.
+	PolicyGroup string
 }
 
 // Admin reports whether the key may use the admin API.
@@ -59,12 +62,15 @@ type Service struct {
 	pseudo   []byte // HMAC key for pseudonymous user ids
 	extAdmin []byte // hash of a configured admin key, if any
 
+	groups   func(ctx context.Context, userID string) (string, error)
+
 	mu    sync.RWMutex
 	cache map[string]cached
 }
 
 type cached struct {
 	key     store.APIKey
+	group   string
 	expires time.Time
 }
 
@@ -80,6 +86,9 @@ type Options struct {
 	PseudonymKey []byte
 	// AdminKey is an extra admin key from config (empty: none).
 	AdminKey string
+	// PolicyGroup, when set, names a user's moderation policy group; it is
+	// cached with the key, so a change shows within CacheTTL.
+	PolicyGroup func(ctx context.Context, userID string) (string, error)
 }
 
 // New returns a Service.
@@ -87,7 +96,7 @@ func New(st Store, o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Service{st: st, now: o.Now, ttl: o.CacheTTL, pseudo: o.PseudonymKey, cache: map[string]cached{}}
+	s := &Service{st: st, now: o.Now, ttl: o.CacheTTL, pseudo: o.PseudonymKey, groups: o.PolicyGroup, cache: map[string]cached{}}
 	if o.AdminKey != "" {
 		h := sha256.Sum256([]byte(o.AdminKey))
 		s.extAdmin = h[:]
@@ -235,6 +244,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 			return Principal{}, fmt.Errorf("look up key: %w", err)
 		}
 		c = cached{key: k, expires: now.Add(s.ttl)}
+		if s.groups != nil && k.UserID != "" {
+			if c.group, err = s.groups(ctx, k.UserID); err != nil {
+				return Principal{}, fmt.Errorf("look up policy group: %w", err)
+			}
+		}
 		s.mu.Lock()
 		if len(s.cache) >= maxCache {
 			clear(s.cache)
@@ -245,7 +259,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	if subtle.ConstantTimeCompare(hashSecret(id, secret), c.key.Hash) != 1 || c.key.Revoked() {
 		return Principal{}, ErrUnauthorized
 	}
-	return Principal{KeyID: c.key.ID, UserID: c.key.UserID, Scope: c.key.Scope}, nil
+	return Principal{KeyID: c.key.ID, UserID: c.key.UserID, Scope: c.key.Scope, PolicyGroup: c.group}, nil
 }
 
 // Pseudonym returns the stable pseudonymous id used for userID in audit
@@ -257,4 +271,20 @@ func (s *Service) Pseudonym(userID string) string {
 	m := hmac.New(sha256.New, s.pseudo)
 	m.Write([]byte(userID))
 	return "p_" + hex.EncodeToString(m.Sum(nil)[:12])
+}
+
+// ByKeyID returns who a stored, unrevoked key belongs to. Web sessions
+// opened with a key use it, so revoking the key ends the session too.
+func (s *Service) ByKeyID(ctx context.Context, keyID string) (Principal, error) {
+	k, err := s.st.Key(ctx, keyID)
+	if errors.Is(err, store.ErrNotFound) {
+		return Principal{}, ErrUnauthorized
+	}
+	if err != nil {
+		return Principal{}, fmt.Errorf("look up key: %w", err)
+	}
+	if k.Revoked() {
+		return Principal{}, ErrUnauthorized
+	}
+	return Principal{KeyID: k.ID, UserID: k.UserID, Scope: k.Scope}, nil
 }

@@ -32,6 +32,8 @@ type Config struct {
 	Breaker    Breaker    `yaml:"breaker"`
 	// Label configures AI-generated-content labels (GB 45438-2025).
 	Label Label `yaml:"label"`
+	// Users configures agreements, disclosure, minors mode, enforcement and quotas.
+	Users Users `yaml:"users"`
 	// Upstreams are the model servers genguard forwards to.
 	Upstreams []Upstream `yaml:"upstreams"`
 	// Models map public model names to upstreams, tried in order.
@@ -155,6 +157,7 @@ func Default() Config {
 		},
 		Breaker: Breaker{FailureThreshold: 5, Cooldown: Duration(30 * time.Second)},
 		Label:   defaultLabel(),
+		Users:   defaultUsers(),
 	}
 }
 
