@@ -288,3 +288,10 @@ func (s *Service) ByKeyID(ctx context.Context, keyID string) (Principal, error) 
 	}
 	return Principal{KeyID: k.ID, UserID: k.UserID, Scope: k.Scope}, nil
 }
+
+// SetPolicyGroups installs the lookup of users' moderation policy groups
+// (Options.PolicyGroup) when it is built after the Service, as Duties is.
+// Call it while wiring, before the Service handles requests.
+func (s *Service) SetPolicyGroups(f func(ctx context.Context, userID string) (string, error)) {
+	s.groups = f
+}

@@ -232,7 +232,7 @@ func (d *Duties) user(ctx context.Context, id string) (*userState, error) {
 func (d *Duties) load(ctx context.Context, u *userState, id string, cur *store.Agreement) error {
 	var err error
 	if u.profile, err = d.st.Profile(ctx, id); err != nil {
-		return fmt.Errorf("load profile: %w", err)
+		return fmt.Errorf("user %q: %w", id, err)
 	}
 	if u.standing, err = d.st.Standing(ctx, id); err != nil {
 		return fmt.Errorf("load standing: %w", err)

@@ -24,6 +24,21 @@ type Observer interface {
 	Observe(ctx context.Context, p account.Principal, rec store.AuditRecord, hits []moderation.Hit)
 }
 
+// Notifier is an optional extension of an Admission: something to tell an
+// admitted user with the response (a minor's break reminder, a warning). It
+// goes out as the Genguard-Notice header (a code) and, on JSON generation
+// responses, as genguard.notice (the text).
+type Notifier interface {
+	Notice(ctx context.Context, p account.Principal) (account.Notice, bool)
+}
+
+type noticeKey struct{}
+
+func noticeFrom(ctx context.Context) string {
+	n, _ := ctx.Value(noticeKey{}).(string)
+	return n
+}
+
 // admit runs the admission check for user routes.
 func admit(a Admission, next http.Handler) http.Handler {
 	if a == nil {
@@ -37,6 +52,12 @@ func admit(a Admission, next http.Handler) http.Handler {
 			}
 			openai.WriteError(w, e)
 			return
+		}
+		if n, ok := a.(Notifier); ok {
+			if nt, ok := n.Notice(r.Context(), principalFrom(r.Context())); ok {
+				w.Header().Set("Genguard-Notice", nt.Code)
+				r = r.WithContext(context.WithValue(r.Context(), noticeKey{}, nt.Message))
+			}
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -53,7 +74,7 @@ func handleAudited(d Deps, serve func(w http.ResponseWriter, r *http.Request, o 
 		o := &outcome{rec: store.AuditRecord{
 			ID: requestIDFrom(ctx), Time: start.UTC(), UserPseudonym: d.Accounts.Pseudonym(p.UserID), KeyID: p.KeyID,
 			Endpoint: r.URL.Path,
-		}}
+		}, strict: p.PolicyGroup == account.PolicyMinor, notice: noticeFrom(ctx)}
 		status := serve(w, r, o)
 		o.rec.Status = status
 		o.rec.Decision = o.decision.String()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/genguard/genguard/internal/account"
 	"github.com/genguard/genguard/internal/openai"
@@ -23,7 +24,12 @@ func toAPIError(err error) *openai.Error {
 		return e
 	}
 	var se *upstream.StatusError
+	var rf *account.Refusal
 	switch {
+	case errors.As(err, &rf):
+		return refusalError(rf)
+	case errors.Is(err, account.ErrInvalid):
+		return openai.InvalidRequest("", "invalid_value", err.Error())
 	case errors.Is(err, account.ErrUnauthorized):
 		return openai.Unauthorized("Incorrect API key provided.")
 	case errors.Is(err, account.ErrInvalidName):
@@ -84,4 +90,17 @@ func handleMethodNotAllowed() http.Handler {
 		openai.WriteError(w, &openai.Error{Status: http.StatusMethodNotAllowed, Type: openai.TypeInvalidRequest, Code: "method_not_allowed",
 			Message: fmt.Sprintf("Method %s is not allowed on %s.", r.Method, r.URL.Path)})
 	})
+}
+
+// refusalError maps an admission refusal: 429 is a rate limit, anything
+// else a permission error; the wait goes out as Retry-After.
+func refusalError(rf *account.Refusal) *openai.Error {
+	e := &openai.Error{Status: rf.Status, Type: openai.TypePermission, Code: rf.Code, Message: rf.Message, Link: rf.Link}
+	if rf.Status == http.StatusTooManyRequests {
+		e.Type = openai.TypeRateLimit
+	}
+	if rf.RetryAfter > 0 {
+		e.RetryAfter = int((rf.RetryAfter + time.Second - 1) / time.Second)
+	}
+	return e
 }

@@ -26,9 +26,18 @@ type outcome struct {
 	decision  moderation.Action
 	stage     moderation.Stage
 	risks     []string
+	// strict applies the minors' policy: a review becomes a block (until
+	// moderation keys its own policy on Principal.PolicyGroup).
+	strict bool
+	notice string // told to the user in genguard.notice
 }
 
-func (o *outcome) decide(st moderation.Stage, v moderation.Verdict) {
+// decide folds a stage's verdict into the outcome and returns it as it
+// applies to this user.
+func (o *outcome) decide(st moderation.Stage, v moderation.Verdict) moderation.Verdict {
+	if o.strict && v.Decision == moderation.Review {
+		v.Decision = moderation.Block
+	}
 	if v.Decision > o.decision || (v.Decision == o.decision && o.stage == "") {
 		if v.Decision > moderation.Pass {
 			o.decision, o.stage = v.Decision, st
@@ -40,6 +49,7 @@ func (o *outcome) decide(st moderation.Stage, v moderation.Verdict) {
 		}
 	}
 	o.hits = append(o.hits, v.Hits...)
+	return v
 }
 
 func contains(ss []string, s string) bool {
@@ -149,8 +159,7 @@ func relayJSON(d Deps, dl dialect, w http.ResponseWriter, r *http.Request, o *ou
 	for i := range resp.choices() {
 		choiceBlocked := false
 		for _, t := range resp.texts(i) {
-			v := d.Moderation.Check(ctx, moderation.Output, *t)
-			o.decide(moderation.Output, v)
+			v := o.decide(moderation.Output, d.Moderation.Check(ctx, moderation.Output, *t))
 			switch v.Decision {
 			case moderation.Block:
 				choiceBlocked = true
@@ -170,8 +179,8 @@ func relayJSON(d Deps, dl dialect, w http.ResponseWriter, r *http.Request, o *ou
 			*resp.finish(i) = finishContentFilter
 		}
 	}
-	if o.decision > moderation.Pass {
-		resp.setGenguard(&openai.Genguard{Decision: o.decision.String(), Stage: string(o.stage), Risks: nonNil(o.risks), ID: o.rec.ID})
+	if o.decision > moderation.Pass || o.notice != "" {
+		resp.setGenguard(&openai.Genguard{Decision: o.decision.String(), Stage: string(o.stage), Risks: nonNil(o.risks), ID: o.rec.ID, Notice: o.notice})
 	}
 	labelTextResponse(d, w, resp, o.rec.ID)
 	w.Header().Set("Genguard-Decision", o.decision.String())
@@ -344,7 +353,7 @@ func relayStream(d Deps, dl dialect, w http.ResponseWriter, r *http.Request, o *
 					rest, v = ms.Finish(ctx)
 					out += rest
 				}
-				o.decide(moderation.Output, v)
+				v = o.decide(moderation.Output, v)
 				if v.Decision == moderation.Block {
 					stop()
 					d.Router.Finish(ctx, res, nil)

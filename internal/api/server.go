@@ -14,6 +14,7 @@ import (
 	"github.com/genguard/genguard/internal/moderation"
 	"github.com/genguard/genguard/internal/store"
 	"github.com/genguard/genguard/internal/upstream"
+	"github.com/genguard/genguard/internal/web"
 )
 
 // Auditor takes audit records.
@@ -34,6 +35,10 @@ type Deps struct {
 	Admission Admission
 	// Observers see every audited request when it completes.
 	Observers []Observer
+	// Duties serves the agreement and the admin API of issue 5 (nil: none).
+	Duties *account.Duties
+	// Pages are the public pages: disclosure, agreement, settings (nil: none).
+	Pages *web.UserPages
 	// Ready reports whether the server can take traffic (store reachable,
 	// not draining).
 	Ready func(ctx context.Context) error

@@ -77,7 +77,8 @@ type App struct {
 
 // New builds the gateway and binds its listener. The admin key is generated
 // and written to out on the first start only.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer) (*App, error) {
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer, opts ...Option) (*App, error) {
+	o := buildOptions(opts)
 	db, err := OpenStore(ctx, cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -123,6 +124,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 	if err != nil {
 		return nil, err
 	}
+	duties, pages, err := buildDuties(ctx, db, cfg, accounts, log, o.now)
+	if err != nil {
+		return nil, err
+	}
 	handler := api.NewServer(api.Deps{
 		Logger: log, Accounts: accounts, Router: router, Moderation: pipeline, Audit: a.audit, Metrics: m,
 		Ready:            a.ready,
@@ -131,6 +136,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 		RefusalMessage:   cfg.Moderation.RefusalMessage,
 		RetractionNotice: cfg.Moderation.RetractionNotice,
 		Labels:           labels,
+		Admission:        duties,
+		Observers:        []api.Observer{duties},
+		Duties:           duties,
+		Pages:            pages,
+		Now:              o.now,
 	})
 	a.server = &http.Server{
 		Handler:           a.track(handler),

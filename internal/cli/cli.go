@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/genguard/genguard/internal/config"
 )
@@ -22,6 +23,8 @@ type Env struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+	// Now, when set, is the clock the gateway reads (tests drive it).
+	Now func() time.Time
 }
 
 type command struct {
@@ -48,7 +51,12 @@ var errUsage = errors.New("usage")
 
 // Run runs the command line and returns the process exit code.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	env := Env{Args: args, Getenv: getenv, Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	return run(ctx, Env{Args: args, Getenv: getenv, Stdin: stdin, Stdout: stdout, Stderr: stderr})
+}
+
+// run runs the command line described by env.
+func run(ctx context.Context, env Env) int {
+	args, stderr := env.Args, env.Stderr
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stderr)
 		if len(args) == 0 {

@@ -22,7 +22,11 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		cfg.Listen = *listen
 	}
 	log := newLogger(env.Stderr, cfg)
-	a, err := app.New(ctx, cfg, log, env.Stdout)
+	var opts []app.Option
+	if env.Now != nil {
+		opts = append(opts, app.WithClock(env.Now))
+	}
+	a, err := app.New(ctx, cfg, log, env.Stdout, opts...)
 	if err != nil {
 		return err
 	}

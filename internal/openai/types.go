@@ -124,6 +124,9 @@ type Genguard struct {
 	// already showed for this choice (Art. 14: stop, remove).
 	Retract *Retraction `json:"retract,omitempty"`
 	Message string      `json:"message,omitempty"`
+	// Notice is something the user should be told, e.g. a minor's break
+	// reminder or a warning on their account.
+	Notice string `json:"notice,omitempty"`
 }
 
 // Retraction tells a streaming client which delivered text to withdraw.
