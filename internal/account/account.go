@@ -62,7 +62,7 @@ type Service struct {
 	pseudo   []byte // HMAC key for pseudonymous user ids
 	extAdmin []byte // hash of a configured admin key, if any
 
-	groups   func(ctx context.Context, userID string) (string, error)
+	groups func(ctx context.Context, userID string) (string, error)
 
 	mu    sync.RWMutex
 	cache map[string]cached
