@@ -33,6 +33,12 @@ type Options struct {
 	Logger        *slog.Logger
 	// Now stamps events without a time; time.Now when nil.
 	Now func() time.Time
+	// Checkpoint, when set, signs the chain head. Run calls it after
+	// CheckpointEvery records or CheckpointInterval, whichever comes first,
+	// and once more when closing.
+	Checkpoint         func(ctx context.Context) error
+	CheckpointEvery    int
+	CheckpointInterval time.Duration
 }
 
 // Log is the asynchronous audit writer.
@@ -69,6 +75,12 @@ func New(w Writer, o Options) *Log {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.CheckpointEvery < 1 {
+		o.CheckpointEvery = 10000
+	}
+	if o.CheckpointInterval <= 0 {
+		o.CheckpointInterval = time.Minute
 	}
 	return &Log{w: w, opts: o, in: make(chan entry, o.QueueSize), done: make(chan struct{})}
 }
@@ -162,9 +174,39 @@ func (l *Log) Run(stop context.Context) {
 		clear(batch)
 		batch = batch[:0]
 	}
+	// Checkpoints: sinceCP records are not yet covered by a signature.
+	var sinceCP int
+	lastCP := time.Now()
+	var tick <-chan time.Time
+	if l.opts.Checkpoint != nil {
+		t := time.NewTicker(l.opts.CheckpointInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	checkpoint := func(force bool) {
+		if l.opts.Checkpoint == nil || sinceCP == 0 {
+			return
+		}
+		if !force && sinceCP < l.opts.CheckpointEvery && time.Since(lastCP) < l.opts.CheckpointInterval {
+			return
+		}
+		if err := l.opts.Checkpoint(context.WithoutCancel(stop)); err != nil {
+			l.opts.Logger.Error("audit checkpoint failed; will retry", "err", err)
+			return
+		}
+		sinceCP, lastCP = 0, time.Now()
+	}
 	for {
-		e, ok := <-l.in
+		var e entry
+		var ok bool
+		select {
+		case e, ok = <-l.in:
+		case <-tick:
+			checkpoint(false)
+			continue
+		}
 		if !ok {
+			checkpoint(true)
 			return
 		}
 		batch = append(batch, e)
@@ -184,7 +226,9 @@ func (l *Log) Run(stop context.Context) {
 			}
 		}
 		timer.Stop()
+		sinceCP += len(batch)
 		flush()
+		checkpoint(false)
 	}
 }
 
