@@ -110,7 +110,9 @@ func TestVerifyNamesFirstBadRecord(t *testing.T) {
 		{"edit the time", 0, func(t *testing.T, raw *sql.DB) {
 			exec(t, raw, `UPDATE audit_records SET time_us = time_us + 1 WHERE seq = 2`)
 		}, 2, "altered"},
-		{"edit and re-hash", 0, func(t *testing.T, raw *sql.DB) { rehash(t, raw, 4, `UPDATE audit_records SET status = 500 WHERE seq = 4`) }, 4, "re-hashed"},
+		{"edit and re-hash", 0, func(t *testing.T, raw *sql.DB) {
+			rehash(t, raw, 4, `UPDATE audit_records SET status = 500 WHERE seq = 4`)
+		}, 4, "re-hashed"},
 		{"delete a row", 0, func(t *testing.T, raw *sql.DB) {
 			exec(t, raw, `DELETE FROM audit_records WHERE seq = 5`)
 		}, 5, "missing"},
