@@ -32,6 +32,8 @@ type Config struct {
 	Breaker    Breaker    `yaml:"breaker"`
 	// Label configures AI-generated-content labels (GB 45438-2025).
 	Label Label `yaml:"label"`
+	// Report configures regulator exports (audit_report.go).
+	Report Report `yaml:"report"`
 	// Users configures agreements, disclosure, minors mode, enforcement and quotas.
 	Users Users `yaml:"users"`
 	// Upstreams are the model servers genguard forwards to.
@@ -73,6 +75,15 @@ type Audit struct {
 	FlushInterval Duration `yaml:"flush_interval"`
 	// Strict holds each response's end until its record is committed.
 	Strict bool `yaml:"strict"`
+	// SigningKeyFile holds the ed25519 key that signs chain checkpoints
+	// (PEM, PKCS #8); empty: audit-signing.key in the data directory,
+	// created on first use.
+	SigningKeyFile string `yaml:"signing_key_file"`
+	// A checkpoint is signed after this many records or this long.
+	CheckpointEvery    int      `yaml:"checkpoint_every"`
+	CheckpointInterval Duration `yaml:"checkpoint_interval"`
+	// Retention is how long records are kept before pruning (≥ 183 days).
+	Retention Duration `yaml:"retention"`
 }
 
 // Moderation configures the checks on input and output.
@@ -146,7 +157,7 @@ func Default() Config {
 			ShutdownTimeout:   Duration(30 * time.Second),
 		},
 		Auth:  Auth{CacheTTL: Duration(2 * time.Second)},
-		Audit: Audit{QueueSize: 8192, BatchSize: 512, FlushInterval: Duration(5 * time.Millisecond)},
+		Audit: Audit{QueueSize: 8192, BatchSize: 512, FlushInterval: Duration(5 * time.Millisecond), CheckpointEvery: 10000, CheckpointInterval: Duration(time.Minute), Retention: Duration(183 * 24 * time.Hour)},
 		Moderation: Moderation{
 			Input:            true,
 			Output:           true,
