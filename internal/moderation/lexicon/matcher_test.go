@@ -53,6 +53,8 @@ func TestFindEvasions(t *testing.T) {
 		{"zero-width", "法\u200b轮\u200d功", []got{{"法轮功", "法\u200b轮\u200d功", ViaText}}},
 		{"noise", "法 * 轮 🙂功", []got{{"法轮功", "法 * 轮 🙂功", ViaText}}},
 		{"noise-too-long", "法 * * 轮功", nil},
+		{"noise-too-long-restart", "法 * * 法轮功", []got{{"法轮功", "法轮功", ViaText}}},
+		{"noise-too-long-restart-latin", "ki . . . kill yourself", []got{{"kill yourself", "kill yourself", ViaText}}},
 		{"kangxi+fullwidth", "Ａ⽚", []got{{"A片", "Ａ⽚", ViaText}}},
 		{"circled+case", "Ⓐ片 和 a片", []got{{"A片", "Ⓐ片", ViaText}, {"A片", "a片", ViaText}}},
 		{"homoglyph", "just аv here", []got{{"av", "аv", ViaText}}},

@@ -146,6 +146,17 @@ func TestFalsePositives(t *testing.T) {
 		}
 		rate, top := fpRate(m, c.utterances)
 		t.Logf("%-20s kdconv utterances with a hit: %.2f%% of %d; top: %s", tc.name, 100*rate, len(c.utterances), top)
+		seeds, _ := filepath.Glob(filepath.Join(sharedDir(t), "seeds", "*.txt"))
+		var lines []string
+		for _, f := range seeds {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, strings.Split(string(b), "\n")...)
+		}
+		rate, top = fpRate(m, lines)
+		t.Logf("%-20s Measures lines with a hit: %.1f%% of %d; top: %s", tc.name, 100*rate, len(lines), top)
 		if rate > tc.max {
 			t.Errorf("%s: false-positive rate %.3f%% above %.3f%%", tc.name, 100*rate, 100*tc.max)
 		}

@@ -72,16 +72,6 @@ func (t *Text) Reset() {
 // Len returns the number of normalized runes.
 func (t *Text) Len() int { return len(t.Runes) }
 
-// Drop removes the first n runes, keeping the carried state: a matcher
-// scanning a long text in pieces keeps only the tail it still needs.
-func (t *Text) Drop(n int) {
-	k := copy(t.Runes, t.Runes[n:])
-	copy(t.Start, t.Start[n:])
-	copy(t.End, t.End[n:])
-	copy(t.Flags, t.Flags[n:])
-	t.Runes, t.Start, t.End, t.Flags = t.Runes[:k], t.Start[:k], t.End[:k], t.Flags[:k]
-}
-
 // Normalizer folds text. It is immutable and safe for concurrent use.
 type Normalizer struct {
 	t    *table
