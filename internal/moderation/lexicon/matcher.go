@@ -82,10 +82,10 @@ type Matcher struct {
 	maxLen   int // longest pattern, in normalized runes
 	maxAllow int // longest allow phrase, in normalized runes
 	look     int // runes to scan past a hit before deciding it
-	keep     int // runes of tail kept between pieces of a long text
+	keep     int // normalized runes a pending hit may still need (ring size floor)
 	segment  bool
 	table    []uint32 // original BMP rune → scan entry (see entFast)
-	ringMask int
+	ringMask int      // ring of recent rune spans, a power of two minus one
 	pool     sync.Pool
 }
 
