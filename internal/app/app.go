@@ -103,7 +103,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 	}
 
 	m := metrics.New()
-	a.audit = audit.New(db, audit.Options{QueueSize: cfg.Audit.QueueSize, BatchSize: cfg.Audit.BatchSize, FlushInterval: cfg.Audit.FlushInterval.D(), Logger: log})
+	signKey, err := AuditSigningKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	auditOpts := auditOptions(cfg, db, signKey, o.now)
+	auditOpts.Logger = log
+	a.audit = audit.New(db, auditOpts)
+	if err := RecordChanges(ctx, db, cfg, "serve"); err != nil {
+		return nil, err
+	}
 	m.Register(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "genguard_audit_queue_length", Help: "Audit records waiting to be written."}, func() float64 { return float64(a.audit.Len()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "genguard_audit_records_written_total", Help: "Audit records committed."}, func() float64 { return float64(a.audit.Written()) }),
@@ -137,7 +146,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 		RetractionNotice: cfg.Moderation.RetractionNotice,
 		Labels:           labels,
 		Admission:        duties,
-		Observers:        []api.Observer{duties},
+		Observers:        []api.Observer{duties, incidents{a.audit}},
 		Duties:           duties,
 		Pages:            pages,
 		Now:              o.now,

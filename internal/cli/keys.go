@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+
+	"github.com/genguard/genguard/internal/audit"
 )
 
 func runKeys(ctx context.Context, env Env, args []string) error {
@@ -24,6 +26,9 @@ func runKeys(ctx context.Context, env Env, args []string) error {
 	}
 	defer db.Close()
 	if err := acc.Revoke(ctx, fs.Arg(0)); err != nil {
+		return err
+	}
+	if err := audit.NewDirect(db).Event(ctx, audit.Event{Kind: "admin.key_revoked", Actor: "cli", Subject: fs.Arg(0)}); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "revoked %s\n", fs.Arg(0))

@@ -7,6 +7,7 @@ import (
 
 	"github.com/genguard/genguard/internal/account"
 	"github.com/genguard/genguard/internal/app"
+	"github.com/genguard/genguard/internal/audit"
 	"github.com/genguard/genguard/internal/store/sqlite"
 )
 
@@ -49,8 +50,12 @@ func runUsers(ctx context.Context, env Env, args []string) error {
 			return err
 		}
 		defer db.Close()
-		_, secret, err := acc.CreateUser(ctx, fs.Arg(0))
+		u, secret, err := acc.CreateUser(ctx, fs.Arg(0))
 		if err != nil {
+			return err
+		}
+		if err := audit.NewDirect(db).Event(ctx, audit.Event{Kind: "admin.user_created", Actor: "cli", Subject: acc.Pseudonym(u.ID),
+			Details: map[string]string{"user_id": u.ID}}); err != nil {
 			return err
 		}
 		// The key alone, so scripts can capture it: KEY=$(genguard users add x).
