@@ -36,6 +36,9 @@ type Config struct {
 	Report Report `yaml:"report"`
 	// Users configures agreements, disclosure, minors mode, enforcement and quotas.
 	Users Users `yaml:"users"`
+	// Complaints and Privacy configure complaints, PI requests and stored text (privacy.go).
+	Complaints Complaints `yaml:"complaints"`
+	Privacy    Privacy    `yaml:"privacy"`
 	// Upstreams are the model servers genguard forwards to.
 	Upstreams []Upstream `yaml:"upstreams"`
 	// Models map public model names to upstreams, tried in order.
@@ -166,9 +169,11 @@ func Default() Config {
 			RefusalMessage:   "抱歉，这个请求涉及违法或不良信息，我无法提供帮助。Sorry, I can't help with that request.",
 			RetractionNotice: "已发送的部分内容违反内容安全规定，已被撤回。Part of the delivered content violated the content rules and has been withdrawn.",
 		},
-		Breaker: Breaker{FailureThreshold: 5, Cooldown: Duration(30 * time.Second)},
-		Label:   defaultLabel(),
-		Users:   defaultUsers(),
+		Breaker:    Breaker{FailureThreshold: 5, Cooldown: Duration(30 * time.Second)},
+		Label:      defaultLabel(),
+		Users:      defaultUsers(),
+		Complaints: defaultComplaints(),
+		Privacy:    defaultPrivacy(),
 	}
 }
 
