@@ -46,3 +46,7 @@ func fromLexicon(a lexicon.Action) Action {
 	}
 	return Log
 }
+
+// Pending is the byte offset of text from which a stream must still hold
+// text back (see lexicon.Matcher.Pending).
+func (l *Lexicon) Pending(text string) int { return l.m.Pending(text) }

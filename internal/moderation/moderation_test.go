@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/genguard/genguard/internal/moderation/lexicon"
 )
 
 const lex = "# test lexicon\n炸弹制作\tA.1.d\n坏词\tA.2.i\tmask\n留意\tA.5.b\treview\n记录\tA.5.b\tlog\n"
@@ -57,14 +59,27 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
-// TestStreamNeverLeaksSplitTerm feeds a blocked term split at every possible
-// point and checks no part of it is ever released.
-func TestStreamNeverLeaksSplitTerm(t *testing.T) {
-	p := pipeline(t)
-	full := "前文很长很长。炸弹制作方法如下"
-	runes := []rune(full)
-	for cut1 := 1; cut1 < len(runes); cut1++ {
-		for cut2 := cut1; cut2 < len(runes); cut2++ {
+// starterPipeline is the gateway's default: the starter lexicon with pinyin.
+func starterPipeline(t testing.TB) *Pipeline {
+	t.Helper()
+	lib, err := lexicon.Starter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := NewLexicon(lib, lexicon.Options{Pinyin: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(l, Options{Input: true, Output: true})
+}
+
+// streamCuts feeds text in three pieces split at every pair of rune cuts
+// and returns, per split, what was released and whether it was blocked.
+func streamCuts(t *testing.T, p *Pipeline, text string, each func(cut1, cut2 int, released string, blocked bool)) {
+	t.Helper()
+	runes := []rune(text)
+	for cut1 := 0; cut1 <= len(runes); cut1++ {
+		for cut2 := cut1; cut2 <= len(runes); cut2++ {
 			parts := []string{string(runes[:cut1]), string(runes[cut1:cut2]), string(runes[cut2:])}
 			st := p.NewStream()
 			var out strings.Builder
@@ -72,20 +87,91 @@ func TestStreamNeverLeaksSplitTerm(t *testing.T) {
 			for _, part := range parts {
 				rel, v := st.Push(context.Background(), part)
 				out.WriteString(rel)
-				if v.Decision == Block {
-					blocked = true
+				if blocked = v.Decision == Block; blocked {
 					break
 				}
 			}
 			if !blocked {
-				t.Fatalf("cuts %d,%d: not blocked", cut1, cut2)
-			}
-			if strings.Contains(out.String(), "炸") {
-				t.Fatalf("cuts %d,%d: released %q, which contains part of the term", cut1, cut2, out.String())
+				rel, v := st.Finish(context.Background())
+				out.WriteString(rel)
+				blocked = v.Decision == Block
 			}
 			if st.Delivered != utf8.RuneCountInString(out.String()) {
-				t.Fatalf("Delivered = %d, released %d runes", st.Delivered, utf8.RuneCountInString(out.String()))
+				t.Fatalf("cuts %d,%d: Delivered = %d, released %d runes", cut1, cut2, st.Delivered, utf8.RuneCountInString(out.String()))
 			}
+			each(cut1, cut2, out.String(), blocked)
+		}
+	}
+}
+
+// TestStreamNeverLeaksSplitTerm feeds blocked terms, written plainly and in
+// evasive forms, split at every pair of points, through the real lexicon,
+// and checks that no character of the term is ever released: what goes out
+// is a prefix of the text that ends before the term starts.
+func TestStreamNeverLeaksSplitTerm(t *testing.T) {
+	p := starterPipeline(t)
+	tests := []struct {
+		name, text, term string // term: the original text of the blocked hit
+	}{
+		{"plain", "前文很长很长。炸弹制作方法如下", "炸弹制作方法"},
+		{"noise-inserted", "前文。炸 * 弹🙂制\u200b作方法如下", "炸 * 弹🙂制\u200b作方法"},
+		{"traditional+fullwidth", "好的：炸彈製作方法", "炸彈製作方法"},
+		{"pinyin", "ok zha dan zhi zuo fang fa ok", "zha dan zhi zuo fang fa"},
+		{"latin", "Java avatar. kill yourself now", "kill yourself"},
+		{"latin-at-end", "you should kill yourself", "kill yourself"},
+		{"after-allow-phrase", "如何预防自杀方法？自杀方法是", "自杀方法"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			at := strings.LastIndex(tt.text, tt.term)
+			if at < 0 {
+				t.Fatalf("term %q not in %q", tt.term, tt.text)
+			}
+			streamCuts(t, p, tt.text, func(cut1, cut2 int, out string, blocked bool) {
+				if !blocked {
+					t.Fatalf("cuts %d,%d: not blocked", cut1, cut2)
+				}
+				if !strings.HasPrefix(tt.text, out) || len(out) > at {
+					t.Fatalf("cuts %d,%d: released %q, which reaches into the term at byte %d", cut1, cut2, out, at)
+				}
+			})
+		})
+	}
+}
+
+// TestStreamAllowPhraseNeverBlocked: a hit inside an allow phrase split
+// anywhere is never blocked, and everything is released unchanged.
+func TestStreamAllowPhraseNeverBlocked(t *testing.T) {
+	p := starterPipeline(t)
+	for _, text := range []string{"如何预防自杀方法？", "我们要防范非法集资。", "Java and avatars are fine"} {
+		streamCuts(t, p, text, func(cut1, cut2 int, out string, blocked bool) {
+			if blocked || out != text {
+				t.Fatalf("%q cut at %d,%d: blocked=%v, released %q", text, cut1, cut2, blocked, out)
+			}
+		})
+	}
+}
+
+// TestStreamHoldsLittle: with the real lexicon, benign text is released as
+// it arrives, and a partial match is held only from where it starts.
+func TestStreamHoldsLittle(t *testing.T) {
+	p := starterPipeline(t)
+	tests := []struct {
+		pieces []string
+		held   int // runes held after the last piece
+	}{
+		{[]string{"今天", "天气", "不错。"}, 0},
+		{[]string{"这是一个", "关于", "炸弹"}, 2},
+		{[]string{"kill", " your"}, 9},
+		{[]string{"非常", "好的，"}, 0},
+	}
+	for _, tt := range tests {
+		st := p.NewStream()
+		for _, piece := range tt.pieces {
+			st.Push(context.Background(), piece)
+		}
+		if got := st.Held(); got != tt.held {
+			t.Errorf("after %q: %d runes held, want %d", tt.pieces, got, tt.held)
 		}
 	}
 }

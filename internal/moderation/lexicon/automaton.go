@@ -14,6 +14,7 @@ type automaton struct {
 	bmpSym    []int32        // rune < 0x10000 → symbol, 0 = not in any pattern
 	astralSym map[rune]int32 // other runes
 	nodes     []dnode
+	depth     []uint16 // per cell: runes from the root (read by Pending only)
 	pats      []pattern
 	// pairs is a Bloom-style bitset of the symbol pairs adjacent in some
 	// pattern. When the last two text symbols are not a pair, no pattern
@@ -205,6 +206,7 @@ func buildAutomaton(pats [][]rune, infos []int32) (*automaton, error) {
 	cells := make([]dnode, 1, len(trie)+len(alpha)+1)
 	cells[0] = dnode{check: -1}
 	where := make([]int32, len(trie)) // trie node → cell
+	depth := make([]uint16, len(trie))
 	queue := []int32{0}
 	firstFree := 1
 	for len(queue) > 0 {
@@ -251,6 +253,7 @@ func buildAutomaton(pats [][]rune, infos []int32) (*automaton, error) {
 			}
 			cells[slot].check = parent
 			where[k] = int32(slot)
+			depth[k] = depth[tn] + 1
 			queue = append(queue, k)
 		}
 	}
@@ -317,6 +320,10 @@ func buildAutomaton(pats [][]rune, infos []int32) (*automaton, error) {
 		}
 	}
 	a.nodes = cells
+	a.depth = make([]uint16, len(cells))
+	for tn, cell := range where {
+		a.depth[cell] = depth[tn]
+	}
 	return a, nil
 }
 

@@ -325,6 +325,26 @@ func (m *Matcher) Find(text string) []Hit {
 	}
 	sc := m.pool.Get().(*scanner)
 	defer m.pool.Put(sc)
+	hits, end := m.scan(sc, text)
+	if end.truncated {
+		return hits
+	}
+	return m.decide(sc, hits, text, end.idx, true)
+}
+
+// scanEnd is where a scan stopped: normalized runes seen, the automaton
+// state, the noise run since the last normalized rune, and whether MaxHits
+// cut the scan short.
+type scanEnd struct {
+	idx       int
+	state     int32
+	gap       int
+	truncated bool
+}
+
+// scan runs the automaton over text and settles the hits it can without
+// knowing whether text ends here; the caller decides the rest.
+func (m *Matcher) scan(sc *scanner, text string) ([]Hit, scanEnd) {
 	if len(sc.ring) != m.ringMask+1 {
 		sc.ring = make([]rec, m.ringMask+1)
 	}
@@ -400,7 +420,7 @@ func (m *Matcher) Find(text string) []Hit {
 			sc.marks = 0
 			if idx&decideMask == 0 {
 				if hits = m.decide(sc, hits, text, idx, false); len(hits) >= m.maxHits {
-					return hits
+					return hits, scanEnd{idx: idx, truncated: true}
 				}
 			}
 		case entNoise:
@@ -421,12 +441,69 @@ func (m *Matcher) Find(text string) []Hit {
 			shallow = state == 0 || nodes[state].check == 0
 			gap, noisy, prevWord = sc.gap, sc.noisy, sc.prevWord
 			if hits = m.decide(sc, hits, text, idx, false); len(hits) >= m.maxHits {
-				return hits
+				return hits, scanEnd{idx: idx, truncated: true}
 			}
 		}
 		pos = end
 	}
-	return m.decide(sc, hits, text, idx, true)
+	return hits, scanEnd{idx: idx, state: state, gap: gap}
+}
+
+// Pending returns the byte offset in text from which a streaming moderator
+// must still hold text back, because more text could yet change what is
+// found there; everything before it is settled: Find on any continuation of
+// text reports exactly the hits that Find(text) reports starting before it.
+// It is len(text) when nothing is open, and the earliest start of:
+//
+//   - a partial match that more text could complete (a term, a pinyin
+//     spelling, or an allow phrase that could grow over a hit), including
+//     noise skipped inside it while the noise run is still within MaxGap;
+//   - a Latin term ending at the last rune, whose word boundary the next
+//     rune decides;
+//   - a boundary-flagged term whose right-hand segmentation context is not
+//     complete yet.
+//
+// The held tail is never longer than MaxSpan runes plus trailing noise. When
+// the text is so dense with hits that MaxHits cuts the scan short, nothing
+// is settled and Pending returns 0. text is assumed to end on a rune
+// boundary (a stream's pieces are whole runes).
+func (m *Matcher) Pending(text string) int {
+	if m.ac == nil || text == "" {
+		return len(text)
+	}
+	sc := m.pool.Get().(*scanner)
+	defer m.pool.Put(sc)
+	_, end := m.scan(sc, text)
+	if end.truncated {
+		return 0
+	}
+	first := end.idx // earliest normalized index still open
+	if end.gap <= m.maxGap {
+		// The deepest state with a way to grow: every open partial match
+		// is a suffix of it, so its start is the earliest. A partial that
+		// starts inside a Latin word can never be reported (Latin terms
+		// need a word boundary before), so a shorter one is looked for.
+		nodes := m.ac.nodes
+		for s := end.state; s != 0; s = nodes[s].fail {
+			if nodes[s].base == 0 {
+				continue
+			}
+			if start := end.idx - int(m.ac.depth[s]); sc.ring[start&m.ringMask].flag.Boundary() {
+				first = start
+				break
+			}
+		}
+	}
+	for _, p := range sc.pending {
+		in := &m.infos[p.info]
+		if in.wordEnd && p.he+1 >= end.idx || in.segment && p.he+segContext >= end.idx {
+			first = min(first, p.hs)
+		}
+	}
+	if first >= end.idx {
+		return len(text)
+	}
+	return sc.ring[first&m.ringMask].start
 }
 
 // expand scans the runes of an expansion (㍿ → 株式会社), each with the span
