@@ -85,4 +85,5 @@ type AuditFilter struct {
 	AfterSeq int64
 	Limit    int
 	Kind     string // exact kind, or a prefix ending in "." ("sanction."); empty: all
+	ID       string // exact record id; empty: all
 }

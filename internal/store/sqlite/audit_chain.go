@@ -149,6 +149,10 @@ func (s *DB) ScanAudit(ctx context.Context, f store.AuditFilter, fn func(store.A
 				args = append(args, f.Kind)
 			}
 		}
+		if f.ID != "" {
+			q += ` AND id = ?`
+			args = append(args, f.ID)
+		}
 		q += ` ORDER BY seq LIMIT ?`
 		args = append(args, n)
 		recs, err := s.auditPage(ctx, q, args)
