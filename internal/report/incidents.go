@@ -329,5 +329,3 @@ func sorted(m map[string]int) []kv {
 func summaryView(s IncidentSummary) map[string]any {
 	return map[string]any{"S": s, "ByRisk": sorted(s.ByRisk), "ByAction": sorted(s.ByAction), "ByStage": sorted(s.ByStage)}
 }
-
-
