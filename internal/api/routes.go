@@ -3,13 +3,14 @@ package api
 import (
 	"net/http"
 
+	"github.com/genguard/genguard/internal/report"
 	"github.com/genguard/genguard/internal/store"
 )
 
 // addRoutes is the whole API surface, one line per route.
 func addRoutes(mux *http.ServeMux, d Deps) {
 	user := func(h http.Handler) http.Handler { return authenticate(d.Accounts, false, admit(d.Admission, h)) }
-	admin := func(h http.Handler) http.Handler { return authenticate(d.Accounts, true, h) }
+	admin := func(h http.Handler) http.Handler { return authenticate(d.Accounts, true, auditAdmin(d.Events, d.Logger, h)) }
 	body := func(h http.Handler) http.Handler { return limitBody(d.MaxBodyBytes, h) }
 
 	mux.Handle("GET /healthz", handleHealthz())
@@ -52,6 +53,15 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("GET /admin/sanctions", admin(handleSanctions(d.Logger, du, false)))
 		mux.Handle("GET /admin/enforcement", admin(handleGetThresholds(du)))
 		mux.Handle("PUT /admin/enforcement", admin(body(handleSetThresholds(d.Logger, du))))
+	}
+	// Registries and incident reports (issue 7).
+	if d.Registry != nil {
+		addRegistryRoutes(mux, d, admin, body)
+	}
+	if src := d.Reports; src != nil {
+		meta := report.Meta{Provider: d.ReportProvider, Service: d.ReportService}
+		mux.Handle("GET /admin/reports/incidents", admin(handleIncidentReport(d.Logger, src, meta, d.Now)))
+		mux.Handle("GET /admin/incidents/{id}", admin(handleIncident(d.Logger, src)))
 	}
 	if pg := d.Pages; pg != nil {
 		form := func(h http.Handler) http.Handler { return limitBody(64<<10, h) }

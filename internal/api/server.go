@@ -53,6 +53,14 @@ type Deps struct {
 	StreamIdleTimeout time.Duration
 	// Labels configures AIGC labels on generated content (media.go).
 	Labels LabelOptions
+	// Registry, Events and Reports serve issue 7: the registries' admin
+	// API, the chain that records admin actions, the incident reports
+	// (each nil: none). ReportProvider and ReportService head the reports.
+	Registry       Registry
+	Events         Events
+	Reports        ReportSource
+	ReportProvider string
+	ReportService  string
 }
 
 // NewServer returns the gateway's handler.
