@@ -42,6 +42,7 @@ func commands() map[string]command {
 		"keys":    {"keys revoke KEY_ID: revoke an API key", runKeys},
 		"label":   {"label --producer CODE [--explicit] IN OUT: add AIGC labels to a file or directory", runLabel},
 		"verify":  {"verify [--pub KEY] FILE|DIR…: check AIGC labels and signatures (JSON lines)", runVerify},
+		"report":  {"report inspection|filing|incidents [--from --to --out DIR]: regulator exports (JSON and HTML)", runReport},
 		"audit":   {"audit verify [--pub KEY] | checkpoint | prune | pubkey: the hash-chained audit log", runAudit},
 		"inspect": {"inspect [--declared] FILE|DIR…: label state for a platform (JSON lines)", runInspect},
 	}
