@@ -100,6 +100,11 @@ func appendAudit(ctx context.Context, tx *sql.Tx, recs []store.AuditRecord) erro
 		}
 		// Stored at microsecond precision; hash what will be read back.
 		r.Time = time.UnixMicro(r.Time.UnixMicro()).UTC()
+		// Evidence is kept as JSON, which replaces invalid UTF-8: hash the
+		// form that will be read back.
+		if len(r.Evidence) > 0 {
+			r.Evidence, _ = store.DecodeEvidence(store.EncodeEvidence(r.Evidence))
+		}
 		r.Seq = head.Seq + 1
 		r.PrevHash = head.Hash
 		r.Hash = store.ChainHash(*r)

@@ -125,6 +125,10 @@ func testEventFields(t *testing.T, s ChainStore) {
 		len(g.Evidence) != 2 || g.Evidence[1] != e.Evidence[1] || !g.Time.Equal(t0) {
 		t.Errorf("round trip = %+v, want %+v", g, e)
 	}
+	// Evidence that JSON would alter (invalid UTF-8) still verifies.
+	if err := s.InsertAudit(ctx, []store.AuditRecord{{Kind: "x", ID: "bad", Time: t0, Evidence: []string{"\xff"}}}); err != nil {
+		t.Fatal(err)
+	}
 	checkChain(t, s)
 }
 
