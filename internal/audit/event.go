@@ -69,9 +69,9 @@ func (e Event) record(now time.Time) (store.AuditRecord, error) {
 	if err := validKind(e.Kind); err != nil {
 		return store.AuditRecord{}, err
 	}
-	for name, v := range map[string]string{"id": e.ID, "actor": e.Actor, "subject": e.Subject} {
-		if len(v) > MaxFieldLen || !utf8.ValidString(v) {
-			return store.AuditRecord{}, fmt.Errorf("%w: %s longer than %d bytes or not UTF-8", ErrInvalidEvent, name, MaxFieldLen)
+	for _, f := range [...]struct{ name, v string }{{"id", e.ID}, {"actor", e.Actor}, {"subject", e.Subject}} {
+		if len(f.v) > MaxFieldLen || !utf8.ValidString(f.v) {
+			return store.AuditRecord{}, fmt.Errorf("%w: %s longer than %d bytes or not UTF-8", ErrInvalidEvent, f.name, MaxFieldLen)
 		}
 	}
 	if len(e.Evidence) > MaxEvidence {

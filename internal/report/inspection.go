@@ -126,7 +126,8 @@ type Section struct {
 	DeadlineMissed int64            `json:"deadline_missed"`
 }
 
-// LabelCoverage relates generated responses to label exceptions.
+// LabelCoverage relates generated responses to label exceptions (events
+// whose kind starts with "label.", e.g. label.explicit_omitted).
 type LabelCoverage struct {
 	Generated  map[string]int64 `json:"generated_by_endpoint"`
 	Exceptions int64            `json:"label_exceptions"`
@@ -291,7 +292,8 @@ func moderationStats(counts []store.AuditCount) (ModerationStats, LabelCoverage)
 			if c.Status == 200 && c.Decision != "block" && slices.Contains(labelledEndpoints, c.Endpoint) {
 				lc.Generated[c.Endpoint] += c.N
 			}
-		case c.Kind == "label.exception":
+		case strings.HasPrefix(c.Kind, "label."):
+			// label.explicit_omitted and any other label exception.
 			lc.Exceptions += c.N
 		}
 	}
