@@ -74,7 +74,7 @@ func handleAudited(d Deps, serve func(w http.ResponseWriter, r *http.Request, o 
 		o := &outcome{rec: store.AuditRecord{
 			ID: requestIDFrom(ctx), Time: start.UTC(), UserPseudonym: d.Accounts.Pseudonym(p.UserID), KeyID: p.KeyID,
 			Endpoint: r.URL.Path,
-		}, strict: p.PolicyGroup == account.PolicyMinor, notice: noticeFrom(ctx)}
+		}, policy: d.Moderation.Policy(r.Pattern, p.PolicyGroup), notice: noticeFrom(ctx)}
 		status := serve(w, r, o)
 		o.rec.Status = status
 		o.rec.Decision = o.decision.String()

@@ -26,18 +26,15 @@ type outcome struct {
 	decision  moderation.Action
 	stage     moderation.Stage
 	risks     []string
-	// strict applies the minors' policy: a review becomes a block (until
-	// moderation keys its own policy on Principal.PolicyGroup).
-	strict bool
+	// policy is the moderation policy of the route and the user's group
+	// (minors: review hits become blocks, per the policy's review_as).
+	policy *moderation.Policy
 	notice string // told to the user in genguard.notice
 }
 
 // decide folds a stage's verdict into the outcome and returns it as it
 // applies to this user.
 func (o *outcome) decide(st moderation.Stage, v moderation.Verdict) moderation.Verdict {
-	if o.strict && v.Decision == moderation.Review {
-		v.Decision = moderation.Block
-	}
 	if v.Decision > o.decision || (v.Decision == o.decision && o.stage == "") {
 		if v.Decision > moderation.Pass {
 			o.decision, o.stage = v.Decision, st
@@ -90,7 +87,7 @@ func serveGenerate(d Deps, dl dialect, w http.ResponseWriter, r *http.Request, o
 	masked := make([]string, len(req.texts))
 	anyMask := false
 	for i, t := range req.texts {
-		v := d.Moderation.Check(ctx, moderation.Input, t)
+		v := o.policy.Check(ctx, moderation.Input, t)
 		o.decide(moderation.Input, v)
 		masked[i] = t
 		if v.Decision == moderation.Mask {
@@ -104,9 +101,9 @@ func serveGenerate(d Deps, dl dialect, w http.ResponseWriter, r *http.Request, o
 		w.Header().Set("Genguard-Decision", "block")
 		id := "chatcmpl-" + o.rec.ID
 		if req.stream {
-			return writeRefusalStream(d, w, o, dl.refusalChunks(id, req.model, created, d.RefusalMessage, g))
+			return writeRefusalStream(d, w, o, dl.refusalChunks(id, req.model, created, o.policy.Refusal(o.risks), g))
 		}
-		return finishJSON(d, w, r, o, dl.refusal(id, req.model, created, d.RefusalMessage, g))
+		return finishJSON(d, w, r, o, dl.refusal(id, req.model, created, o.policy.Refusal(o.risks), g))
 	}
 	if anyMask {
 		if err := req.setTexts(masked); err != nil {
@@ -159,7 +156,7 @@ func relayJSON(d Deps, dl dialect, w http.ResponseWriter, r *http.Request, o *ou
 	for i := range resp.choices() {
 		choiceBlocked := false
 		for _, t := range resp.texts(i) {
-			v := o.decide(moderation.Output, d.Moderation.Check(ctx, moderation.Output, *t))
+			v := o.decide(moderation.Output, o.policy.Check(ctx, moderation.Output, *t))
 			switch v.Decision {
 			case moderation.Block:
 				choiceBlocked = true
@@ -171,7 +168,7 @@ func relayJSON(d Deps, dl dialect, w http.ResponseWriter, r *http.Request, o *ou
 			// Withhold everything the choice generated, reasoning included.
 			for j, t := range resp.texts(i) {
 				if j == 0 {
-					*t = d.RefusalMessage
+					*t = o.policy.Refusal(o.risks)
 				} else {
 					*t = ""
 				}
@@ -267,7 +264,7 @@ func writeRefusalStream(d Deps, w http.ResponseWriter, o *outcome, chunks []any)
 // choiceStreams holds the output moderators of one stream, per choice and
 // per text kind.
 type choiceStreams struct {
-	p       *moderation.Pipeline
+	p       *moderation.Policy
 	content map[int]*moderation.Stream
 	reason  map[int]*moderation.Stream
 }
@@ -298,7 +295,7 @@ func relayStream(d Deps, dl dialect, w http.ResponseWriter, r *http.Request, o *
 	w.Header().Set("Genguard-Decision", o.decision.String())
 	sl := newStreamLabel(d, w, o.rec.ID)
 	s := startSSE(w)
-	cs := &choiceStreams{p: d.Moderation, content: map[int]*moderation.Stream{}, reason: map[int]*moderation.Stream{}}
+	cs := &choiceStreams{p: o.policy, content: map[int]*moderation.Stream{}, reason: map[int]*moderation.Stream{}}
 	er := openai.NewEventReader(body)
 	var id, model string
 	var created int64
@@ -359,7 +356,7 @@ func relayStream(d Deps, dl dialect, w http.ResponseWriter, r *http.Request, o *
 					d.Router.Finish(ctx, res, nil)
 					delivered := cs.get(cs.content, idx).Delivered + cs.get(cs.reason, idx).Delivered
 					g := &openai.Genguard{Decision: "block", Stage: "output", Risks: nonNil(o.risks), ID: o.rec.ID,
-						Retract: &openai.Retraction{Choice: idx, DeliveredChars: delivered, Notice: d.RetractionNotice}}
+						Retract: &openai.Retraction{Choice: idx, DeliveredChars: delivered, Notice: o.policy.RetractionNotice()}}
 					if err := s.send(dl.cutChunk(id, model, created, idx, g)); err != nil {
 						return statusClientClosed
 					}

@@ -252,7 +252,7 @@ func finishValue(d Deps, w http.ResponseWriter, r *http.Request, o *outcome, sta
 // moderatePrompt checks a prompt on input; it returns the text to use
 // (masked when needed) and whether the request is blocked.
 func moderatePrompt(d Deps, ctx context.Context, o *outcome, text string) (string, bool) {
-	v := d.Moderation.Check(ctx, moderation.Input, text)
+	v := o.policy.Check(ctx, moderation.Input, text)
 	o.decide(moderation.Input, v)
 	if v.Decision == moderation.Mask {
 		text = moderation.ApplyMask(text, v.Hits)
@@ -264,7 +264,7 @@ func moderatePrompt(d Deps, ctx context.Context, o *outcome, text string) (strin
 // in the OpenAI envelope, with the genguard object beside it.
 func writeBlocked(d Deps, w http.ResponseWriter, r *http.Request, o *outcome, param string) int {
 	g := &openai.Genguard{Decision: "block", Stage: "input", Risks: nonNil(o.risks), ID: o.rec.ID}
-	e := &openai.Error{Status: http.StatusBadRequest, Type: openai.TypeInvalidRequest, Param: param, Code: "content_policy_violation", Message: d.RefusalMessage}
+	e := &openai.Error{Status: http.StatusBadRequest, Type: openai.TypeInvalidRequest, Param: param, Code: "content_policy_violation", Message: o.policy.Refusal(o.risks)}
 	return finishValue(d, w, r, o, http.StatusBadRequest, struct {
 		Error    *openai.Error    `json:"error"`
 		Genguard *openai.Genguard `json:"genguard"`

@@ -32,6 +32,9 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /admin/users/{id}", admin(handleGetUser(d.Logger, d.Accounts)))
 	mux.Handle("POST /admin/users/{id}/keys", admin(handleIssueKey(d.Logger, d.Accounts)))
 	mux.Handle("DELETE /admin/keys/{id}", admin(handleRevokeKey(d.Logger, d.Accounts)))
+	if d.Lexicon != nil {
+		mux.Handle("POST /admin/lexicon/reload", admin(handleLexiconReload(d.Logger, d.Lexicon)))
+	}
 
 	// Duties towards users (issue 5). The agreement routes skip admission:
 	// a user who has not accepted must still be able to read and accept.

@@ -39,6 +39,9 @@ type Deps struct {
 	Duties *account.Duties
 	// Pages are the public pages: disclosure, agreement, settings (nil: none).
 	Pages *web.UserPages
+	// Lexicon reloads the keyword library (POST /admin/lexicon/reload;
+	// nil: no route).
+	Lexicon LexiconReloader
 	// Ready reports whether the server can take traffic (store reachable,
 	// not draining).
 	Ready func(ctx context.Context) error

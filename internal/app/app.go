@@ -15,9 +15,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,7 +29,6 @@ import (
 	"github.com/genguard/genguard/internal/audit"
 	"github.com/genguard/genguard/internal/config"
 	"github.com/genguard/genguard/internal/metrics"
-	"github.com/genguard/genguard/internal/moderation"
 	"github.com/genguard/genguard/internal/store/sqlite"
 	"github.com/genguard/genguard/internal/upstream"
 )
@@ -73,6 +74,7 @@ type App struct {
 	draining atomic.Bool
 	inflight sync.WaitGroup
 	upstream []interface{ CloseIdle() }
+	lexicon  *lexiconReloader
 }
 
 // New builds the gateway and binds its listener. The admin key is generated
@@ -123,11 +125,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 	if err != nil {
 		return nil, err
 	}
-	scanner, err := loadScanner(cfg.Moderation)
+	pipeline, lib, err := BuildPipeline(cfg.Moderation, false)
 	if err != nil {
 		return nil, err
 	}
-	pipeline := moderation.New(scanner, moderation.Options{Input: cfg.Moderation.Input, Output: cfg.Moderation.Output})
+	a.lexicon = &lexiconReloader{cfg: cfg.Moderation, pipeline: pipeline, versions: db, events: a.audit, log: log, now: o.now}
+	if err := a.lexicon.start(ctx, lib); err != nil {
+		return nil, err
+	}
 
 	labels, err := labelOptions(cfg)
 	if err != nil {
@@ -154,6 +159,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 		ReportService:    cfg.Report.Service,
 		Duties:           duties,
 		Pages:            pages,
+		Lexicon:          a.lexicon,
 		Now:              o.now,
 	})
 	a.server = &http.Server{
@@ -238,6 +244,19 @@ func (a *App) Run(ctx context.Context) error {
 		a.audit.Run(auditStop)
 	}()
 
+	// SIGHUP reloads the keyword library; the watcher stops before the
+	// audit log closes, since a reload appends to it.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	hupStop, stopHup := context.WithCancel(context.Background())
+	defer stopHup()
+	hupDone := make(chan struct{})
+	go func() {
+		defer close(hupDone)
+		a.lexicon.watchHangup(hupStop, hup)
+	}()
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.server.Serve(a.listener) }()
 	a.log.Info("genguard listening", "addr", a.Addr().String(), "data_dir", a.cfg.DataDir)
@@ -258,6 +277,8 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	// Handlers cut by Close still return and queue their records.
 	a.inflight.Wait()
+	stopHup()
+	<-hupDone
 	for _, u := range a.upstream {
 		u.CloseIdle()
 	}

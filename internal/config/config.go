@@ -108,6 +108,13 @@ type Moderation struct {
 	RefusalMessage string `yaml:"refusal_message"`
 	// RetractionNotice tells a streaming client why delivered text is withdrawn.
 	RetractionNotice string `yaml:"retraction_notice"`
+	// ClassifierModel is a model file from `genguard classifier train`;
+	// empty: the model embedded in the binary. Policies, rules and the
+	// guard model: see moderation.go.
+	ClassifierModel string                      `yaml:"classifier_model"`
+	Policies        map[string]ModerationPolicy `yaml:"policies"`
+	Rules           []ModerationRule            `yaml:"rules"`
+	Guard           ModerationGuard             `yaml:"guard"`
 }
 
 // Breaker configures the per-upstream circuit breaker.
@@ -168,6 +175,8 @@ func Default() Config {
 			MaxGap:           3,
 			RefusalMessage:   "抱歉，这个请求涉及违法或不良信息，我无法提供帮助。Sorry, I can't help with that request.",
 			RetractionNotice: "已发送的部分内容违反内容安全规定，已被撤回。Part of the delivered content violated the content rules and has been withdrawn.",
+			Policies:         defaultPolicies(),
+			Guard:            defaultGuard(),
 		},
 		Breaker:    Breaker{FailureThreshold: 5, Cooldown: Duration(30 * time.Second)},
 		Label:      defaultLabel(),

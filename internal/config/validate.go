@@ -115,6 +115,7 @@ func (c *Config) validate(file string, root *yaml.Node, getenv func(string) stri
 	probs = append(probs, c.validateLabel(file, root, getenv)...)
 	probs = append(probs, c.validateAuditReport(file, root)...)
 	probs = append(probs, c.validateUsers(file, root)...)
+	probs = append(probs, c.validateModeration(file, root, getenv)...)
 	probs = append(probs, c.validateComplaintsPrivacy(file, root, getenv)...)
 	if len(probs) > 0 {
 		return &Error{probs}

@@ -50,3 +50,7 @@ func fromLexicon(a lexicon.Action) Action {
 // Pending is the byte offset of text from which a stream must still hold
 // text back (see lexicon.Matcher.Pending).
 func (l *Lexicon) Pending(text string) int { return l.m.Pending(text) }
+
+// WarmUp loads what the matcher would load on first use (the segmenter for
+// boundary-flagged terms), so a reload pays it instead of a request.
+func (l *Lexicon) WarmUp() error { return l.m.WarmUp() }

@@ -13,11 +13,13 @@ package moderation
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"unicode/utf8"
 
+	"github.com/genguard/genguard/internal/moderation/classify"
 	"github.com/genguard/genguard/internal/risk"
 )
 
@@ -66,12 +68,20 @@ type Hit struct {
 	Start  int
 	End    int
 	Source string // which check found it
+	// Evidence explains a classifier or guard hit: the n-grams that pushed
+	// the classifier, or the guard model's categories.
+	Evidence []string
+	// Score is the classifier's P(not safe) for its hits.
+	Score float32
 }
 
 // Verdict is the combined outcome of a stage's checks.
 type Verdict struct {
 	Decision Action
 	Hits     []Hit
+	// Classifier is the classifier's judgement when it ran on the whole
+	// text (input, non-streaming output).
+	Classifier *ClassifierResult
 }
 
 // Risks returns the distinct risk codes of hits at or above Review, sorted;
@@ -96,24 +106,44 @@ type Scanner interface {
 }
 
 // Pipeline runs the configured checks. Its scanner can be swapped at run
-// time (lexicon hot reload) without stopping requests.
+// time (lexicon hot reload) without stopping requests; policies choose, per
+// route and user group, which checks run and how their findings act.
 type Pipeline struct {
 	input, output bool
 	scanner       atomic.Pointer[scannerBox]
+	policies      map[string]*Policy
+	rules         []Rule
+	refusal       string
+	retraction    string
 }
 
 type scannerBox struct{ Scanner }
 
 // Options configure a pipeline.
 type Options struct {
+	// Input and Output switch whole stages off, whatever the policies say.
 	Input, Output bool
+	// Policies by name; a "default" policy (DefaultPolicy) is added when
+	// missing. Rules pick one per route and user group.
+	Policies []PolicySpec
+	Rules    []Rule
+	// Classifier is the model behind Checks.Classifier (nil: none).
+	Classifier *classify.Model
+	// Guard is the external guard model behind Checks.Guard (nil: none).
+	Guard Guard
+	// Refusal is the refusal text where a policy names none for a risk;
+	// RetractionNotice tells a streaming client why text is withdrawn.
+	Refusal, RetractionNotice string
 }
 
 // New returns a pipeline using s.
-func New(s Scanner, o Options) *Pipeline {
-	p := &Pipeline{input: o.Input, output: o.Output}
+func New(s Scanner, o Options) (*Pipeline, error) {
+	p := &Pipeline{input: o.Input, output: o.Output, refusal: o.Refusal, retraction: o.RetractionNotice}
+	if err := p.addPolicies(o); err != nil {
+		return nil, fmt.Errorf("moderation: %w", err)
+	}
 	p.Swap(s)
-	return p
+	return p, nil
 }
 
 // Swap atomically replaces the scanner; requests in flight finish with the
@@ -121,6 +151,9 @@ func New(s Scanner, o Options) *Pipeline {
 func (p *Pipeline) Swap(s Scanner) { p.scanner.Store(&scannerBox{s}) }
 
 func (p *Pipeline) current() Scanner { return p.scanner.Load().Scanner }
+
+// Scanner returns the scanner in use now.
+func (p *Pipeline) Scanner() Scanner { return p.current() }
 
 // Enabled reports whether a stage is checked.
 func (p *Pipeline) Enabled(st Stage) bool {
@@ -130,13 +163,13 @@ func (p *Pipeline) Enabled(st Stage) bool {
 	return p.output
 }
 
-// Check runs a stage's checks on text.
+// Check runs a stage's checks on text under the default policy.
 func (p *Pipeline) Check(ctx context.Context, st Stage, text string) Verdict {
-	if !p.Enabled(st) || text == "" {
-		return Verdict{}
-	}
-	return verdict(p.current().Scan(text))
+	return p.policies[DefaultGroup].Check(ctx, st, text)
 }
+
+// NewStream starts moderating one output stream under the default policy.
+func (p *Pipeline) NewStream() *Stream { return p.policies[DefaultGroup].NewStream() }
 
 func verdict(hits []Hit) Verdict {
 	v := Verdict{Hits: hits}

@@ -17,7 +17,11 @@ func pipeline(t *testing.T) *Pipeline {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(s, Options{Input: true, Output: true})
+	p, err := New(s, Options{Input: true, Output: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func TestCheck(t *testing.T) {
@@ -70,7 +74,11 @@ func starterPipeline(t testing.TB) *Pipeline {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(l, Options{Input: true, Output: true})
+	p, err := New(l, Options{Input: true, Output: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // streamCuts feeds text in three pieces split at every pair of rune cuts
