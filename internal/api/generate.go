@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,7 +30,24 @@ type outcome struct {
 	// policy is the moderation policy of the route and the user's group
 	// (minors: review hits become blocks, per the policy's review_as).
 	policy *moderation.Policy
-	notice string // told to the user in genguard.notice
+	notice string       // told to the user in genguard.notice
+	text   *textCapture // prompt and answer for Deps.TextSink; nil when off
+}
+
+// textCapture collects what the text store keeps (privacy.store_text):
+// the prompt as sent upstream and the answer as delivered, capped.
+type textCapture struct {
+	prompt string
+	answer strings.Builder
+}
+
+// maxCapture bounds the answer text held for the text store.
+const maxCapture = 1 << 20
+
+func (c *textCapture) add(s string) {
+	if c != nil && c.answer.Len()+len(s) <= maxCapture {
+		c.answer.WriteString(s)
+	}
 }
 
 // decide folds a stage's verdict into the outcome and returns it as it
@@ -63,7 +81,14 @@ func contains(ss []string, s string) bool {
 // the audit record.
 func handleGenerate(d Deps, dl dialect) http.Handler {
 	return handleAudited(d, func(w http.ResponseWriter, r *http.Request, o *outcome) int {
-		return serveGenerate(d, dl, w, r, o)
+		if d.TextSink != nil {
+			o.text = &textCapture{}
+		}
+		status := serveGenerate(d, dl, w, r, o)
+		if o.text != nil && status == http.StatusOK {
+			d.TextSink.StoreText(r.Context(), principalFrom(r.Context()).UserID, o.rec.ID, o.text.prompt, o.text.answer.String())
+		}
+		return status
 	})
 }
 
@@ -109,6 +134,9 @@ func serveGenerate(d Deps, dl dialect, w http.ResponseWriter, r *http.Request, o
 		if err := req.setTexts(masked); err != nil {
 			return writeErr(w, r, d.Logger, err).Status
 		}
+	}
+	if o.text != nil {
+		o.text.prompt = strings.Join(masked, "\n")
 	}
 
 	res, err := d.Router.Send(ctx, req.model, func(t upstream.Target) upstream.Request {
@@ -174,6 +202,9 @@ func relayJSON(d Deps, dl dialect, w http.ResponseWriter, r *http.Request, o *ou
 				}
 			}
 			*resp.finish(i) = finishContentFilter
+		}
+		for _, t := range resp.texts(i) {
+			o.text.add(*t)
 		}
 	}
 	if o.decision > moderation.Pass || o.notice != "" {
@@ -367,6 +398,7 @@ func relayStream(d Deps, dl dialect, w http.ResponseWriter, r *http.Request, o *
 					return http.StatusOK
 				}
 				kind.set(i, out)
+				o.text.add(out)
 			}
 		}
 		if ch.empty() {

@@ -10,7 +10,9 @@ import (
 // addRoutes is the whole API surface, one line per route.
 func addRoutes(mux *http.ServeMux, d Deps) {
 	user := func(h http.Handler) http.Handler { return authenticate(d.Accounts, false, admit(d.Admission, h)) }
-	admin := func(h http.Handler) http.Handler { return authenticate(d.Accounts, true, auditAdmin(d.Events, d.Logger, h)) }
+	admin := func(h http.Handler) http.Handler {
+		return authenticate(d.Accounts, true, auditAdmin(d.Events, d.Logger, h))
+	}
 	body := func(h http.Handler) http.Handler { return limitBody(d.MaxBodyBytes, h) }
 
 	mux.Handle("GET /healthz", handleHealthz())
@@ -66,6 +68,8 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("GET /admin/reports/incidents", admin(handleIncidentReport(d.Logger, src, meta, d.Now)))
 		mux.Handle("GET /admin/incidents/{id}", admin(handleIncident(d.Logger, src)))
 	}
+	// Complaints and personal-information requests (issue 6; complaints.go).
+	addComplaintRoutes(mux, d, admin, body)
 	if pg := d.Pages; pg != nil {
 		form := func(h http.Handler) http.Handler { return limitBody(64<<10, h) }
 		mux.Handle("GET /{$}", pg.Index())

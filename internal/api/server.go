@@ -39,6 +39,14 @@ type Deps struct {
 	Duties *account.Duties
 	// Pages are the public pages: disclosure, agreement, settings (nil: none).
 	Pages *web.UserPages
+	// Complaints, ComplaintPages and Privacy serve issue 6 (nil: none);
+	// TextSink receives prompt and answer text when privacy.store_text is on.
+	Complaints     ComplaintService
+	ComplaintPages *web.ComplaintPages
+	Privacy        PrivacyService
+	TextSink       TextSink
+	// ComplaintLimiter rate-limits complaints per client IP (nil: none).
+	ComplaintLimiter *web.IPLimiter
 	// Lexicon reloads the keyword library (POST /admin/lexicon/reload;
 	// nil: no route).
 	Lexicon LexiconReloader

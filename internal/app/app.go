@@ -74,6 +74,7 @@ type App struct {
 	draining atomic.Bool
 	inflight sync.WaitGroup
 	upstream []interface{ CloseIdle() }
+	issue6   *complaintParts // complaints, PI requests, text store
 	lexicon  *lexiconReloader
 }
 
@@ -142,6 +143,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 	if err != nil {
 		return nil, err
 	}
+	a.issue6, err = buildComplaints(ctx, db, cfg, accounts, duties, m, log, o.now)
+	if err != nil {
+		return nil, err
+	}
 	handler := api.NewServer(api.Deps{
 		Logger: log, Accounts: accounts, Router: router, Moderation: pipeline, Audit: a.audit, Metrics: m,
 		Ready:            a.ready,
@@ -159,6 +164,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 		ReportService:    cfg.Report.Service,
 		Duties:           duties,
 		Pages:            pages,
+		Complaints:       a.issue6.complaints,
+		ComplaintPages:   a.issue6.pages,
+		ComplaintLimiter: a.issue6.limiter,
+		Privacy:          a.issue6.requests,
+		TextSink:         a.issue6.textSink(),
 		Lexicon:          a.lexicon,
 		Now:              o.now,
 	})
@@ -243,6 +253,9 @@ func (a *App) Run(ctx context.Context) error {
 		defer close(auditDone)
 		a.audit.Run(auditStop)
 	}()
+	textStop, stopTexts := context.WithCancel(context.Background())
+	defer stopTexts()
+	waitTexts := a.issue6.start(textStop)
 
 	// SIGHUP reloads the keyword library; the watcher stops before the
 	// audit log closes, since a reload appends to it.
@@ -277,6 +290,8 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	// Handlers cut by Close still return and queue their records.
 	a.inflight.Wait()
+	stopTexts() // no handler can queue text any more; write what is queued
+	waitTexts()
 	stopHup()
 	<-hupDone
 	for _, u := range a.upstream {

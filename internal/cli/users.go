@@ -54,8 +54,9 @@ func runUsers(ctx context.Context, env Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := audit.NewDirect(db).Event(ctx, audit.Event{Kind: "admin.user_created", Actor: "cli", Subject: acc.Pseudonym(u.ID),
-			Details: map[string]string{"user_id": u.ID}}); err != nil {
+		// The append-only chain names the user by pseudonym only: a raw id
+		// there would outlive an erasure (PIPL Art. 47, issue 6).
+		if err := audit.NewDirect(db).Event(ctx, audit.Event{Kind: "admin.user_created", Actor: "cli", Subject: acc.Pseudonym(u.ID)}); err != nil {
 			return err
 		}
 		// The key alone, so scripts can capture it: KEY=$(genguard users add x).

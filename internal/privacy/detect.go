@@ -346,7 +346,7 @@ func atoi(s string) int {
 	return n
 }
 
-// validCard: 15–19 digits, a known issuer prefix (UnionPay 62/81, Visa 4,
+// validCard: 15–19 digits, a known issuer prefix (UnionPay 62/81, Visa 4 (16 or 19 digits),
 // Mastercard 51–55/2221–2720, Amex 34/37, JCB 35) and a valid Luhn digit.
 // The prefix check is what keeps timestamps and order numbers out.
 func validCard(s string) bool {
@@ -356,7 +356,7 @@ func validCard(s string) bool {
 	}
 	p2, p4 := atoi(d[:2]), atoi(d[:4])
 	switch {
-	case p2 == 62 || p2 == 81, d[0] == '4' && len(d) != 15, p2 >= 51 && p2 <= 55 && len(d) == 16,
+	case p2 == 62 || p2 == 81, d[0] == '4' && (len(d) == 16 || len(d) == 19), p2 >= 51 && p2 <= 55 && len(d) == 16,
 		p4 >= 2221 && p4 <= 2720 && len(d) == 16, (p2 == 34 || p2 == 37) && len(d) == 15, p2 == 35 && len(d) >= 16:
 	default:
 		return false

@@ -14,7 +14,7 @@ const (
 // Complaint is one ticket. The status token is kept only as a hash.
 type Complaint struct {
 	ID            string // the ticket number shown to the complainant
-	TokenHash     []byte // SHA-256 of the private status token
+	TokenHash     []byte `json:"-"` // SHA-256 of the private status token
 	Category      string
 	Channel       string // web or api
 	Status        string
