@@ -89,6 +89,9 @@ func handleAudited(d Deps, serve func(w http.ResponseWriter, r *http.Request, o 
 				d.Logger.ErrorContext(ctx, "audit record not queued", "id", o.rec.ID, "err", err)
 			}
 		}
+		if o.explicitOff && status == http.StatusOK {
+			recordExplicitOmission(bg, d, o)
+		}
 		for _, ob := range d.Observers {
 			ob.Observe(bg, p, o.rec, o.hits)
 		}

@@ -23,10 +23,14 @@ const maxUpstreamBody = 32 << 20
 type outcome struct {
 	rec       store.AuditRecord
 	committed bool // strict mode already wrote the record
-	hits      []moderation.Hit
-	decision  moderation.Action
-	stage     moderation.Stage
-	risks     []string
+	// explicitOff: the user asked for no explicit label and may have it
+	// (labelling Measures Art. 9); agreement is the version that allows it.
+	explicitOff bool
+	agreement   string
+	hits        []moderation.Hit
+	decision    moderation.Action
+	stage       moderation.Stage
+	risks       []string
 	// policy is the moderation policy of the route and the user's group
 	// (minors: review hits become blocks, per the policy's review_as).
 	policy *moderation.Policy
@@ -104,6 +108,9 @@ func serveGenerate(d Deps, dl dialect, w http.ResponseWriter, r *http.Request, o
 		return writeErr(w, r, d.Logger, err).Status
 	}
 	o.rec.Model, o.rec.Stream = req.model, req.stream
+	if err := checkExplicitWaiver(d, r, o); err != nil {
+		return writeErr(w, r, d.Logger, err).Status
+	}
 	if !d.Router.Has(req.model) {
 		return writeErr(w, r, d.Logger, openai.NotFound("model", "model_not_found", "The model '"+req.model+"' does not exist or you do not have access to it.")).Status
 	}
@@ -210,7 +217,7 @@ func relayJSON(d Deps, dl dialect, w http.ResponseWriter, r *http.Request, o *ou
 	if o.decision > moderation.Pass || o.notice != "" {
 		resp.setGenguard(&openai.Genguard{Decision: o.decision.String(), Stage: string(o.stage), Risks: nonNil(o.risks), ID: o.rec.ID, Notice: o.notice})
 	}
-	labelTextResponse(d, w, resp, o.rec.ID)
+	labelTextResponse(d, w, resp, o)
 	w.Header().Set("Genguard-Decision", o.decision.String())
 	return finishJSON(d, w, r, o, resp)
 }
@@ -324,7 +331,7 @@ func relayStream(d Deps, dl dialect, w http.ResponseWriter, r *http.Request, o *
 	defer idle.Stop()
 
 	w.Header().Set("Genguard-Decision", o.decision.String())
-	sl := newStreamLabel(d, w, o.rec.ID)
+	sl := newStreamLabel(d, w, o)
 	s := startSSE(w)
 	cs := &choiceStreams{p: o.policy, content: map[int]*moderation.Stream{}, reason: map[int]*moderation.Stream{}}
 	er := openai.NewEventReader(body)

@@ -66,6 +66,9 @@ type LabelOptions struct {
 	// where the user's service agreement allows it (Art. 9).
 	TextNotice   bool
 	ImageVisible bool
+	// AllowUnlabeled honours "Genguard-Explicit-Label: omit" for users who
+	// accepted the current service agreement (labelling Measures Art. 9).
+	AllowUnlabeled bool
 	// Audio places the rhythm label on generated speech.
 	Audio label.AudioOptions
 	// MaxUploadBytes caps POST /v1/labels/verify bodies.
@@ -122,9 +125,9 @@ func setTextLabel(d Deps, w http.ResponseWriter, id string) {
 
 // labelTextResponse adds the notice to every generated choice of a whole
 // response (not to refusals or filtered choices) and sets the label header.
-func labelTextResponse(d Deps, w http.ResponseWriter, resp genResponse, id string) {
-	setTextLabel(d, w, id)
-	if !d.Labels.TextNotice {
+func labelTextResponse(d Deps, w http.ResponseWriter, resp genResponse, o *outcome) {
+	setTextLabel(d, w, o.rec.ID)
+	if !d.Labels.TextNotice || o.explicitOff {
 		return
 	}
 	add := func(s *string) {
@@ -164,9 +167,9 @@ type streamLabel struct {
 }
 
 // newStreamLabel sets the label header; call it before the stream starts.
-func newStreamLabel(d Deps, w http.ResponseWriter, id string) *streamLabel {
-	setTextLabel(d, w, id)
-	return &streamLabel{on: d.Labels.TextNotice, start: d.Labels.NoticePosition == label.Start, notice: d.Labels.Notice, had: map[int]bool{}}
+func newStreamLabel(d Deps, w http.ResponseWriter, o *outcome) *streamLabel {
+	setTextLabel(d, w, o.rec.ID)
+	return &streamLabel{on: d.Labels.TextNotice && !o.explicitOff, start: d.Labels.NoticePosition == label.Start, notice: d.Labels.Notice, had: map[int]bool{}}
 }
 
 // send sends ch, preceded by any notice chunk it calls for.
@@ -354,6 +357,9 @@ func handleImages(d Deps, files *fileStore, gen genSlots) http.Handler {
 		case format == "url" && files == nil:
 			return fail(openai.InvalidRequest("response_format", "url_unavailable", "this gateway does not store images; use response_format b64_json"))
 		}
+		if err := checkExplicitWaiver(d, r, o); err != nil {
+			return fail(err)
+		}
 		prompt, blocked := moderatePrompt(d, r.Context(), o, req.Prompt)
 		if blocked {
 			return writeBlocked(d, w, r, o, "prompt")
@@ -368,7 +374,7 @@ func handleImages(d Deps, files *fileStore, gen genSlots) http.Handler {
 			Genguard: &mediaGenguard{Genguard: openai.Genguard{Decision: o.decision.String(), Stage: string(o.stage), Risks: nonNil(o.risks), ID: o.rec.ID}}}
 		owner := d.Accounts.Pseudonym(principalFrom(r.Context()).UserID)
 		for i := range n {
-			png, a, err := makeImage(d.Labels, fmt.Sprintf("%s#%d", prompt, i), size, fmt.Sprintf("%s-%d", o.rec.ID, i))
+			png, a, err := makeImage(d.Labels, fmt.Sprintf("%s#%d", prompt, i), size, fmt.Sprintf("%s-%d", o.rec.ID, i), d.Labels.ImageVisible && !o.explicitOff)
 			if err != nil {
 				return fail(err)
 			}
@@ -389,12 +395,12 @@ func handleImages(d Deps, files *fileStore, gen genSlots) http.Handler {
 
 // makeImage draws the demo image and labels it: visibly (when configured)
 // and with the implicit label, signed when a key is set.
-func makeImage(l LabelOptions, prompt string, size [2]int, produceID string) ([]byte, label.AIGC, error) {
+func makeImage(l LabelOptions, prompt string, size [2]int, produceID string, visible bool) ([]byte, label.AIGC, error) {
 	src := label.DemoImage(prompt, size[0], size[1])
 	var buf bytes.Buffer
 	var a label.AIGC
 	var err error
-	if l.ImageVisible {
+	if visible {
 		_, a, err = label.LabelImage(&buf, src, l.aigc(produceID), label.ImageOptions{}, l.writeOpts())
 	} else {
 		a, err = label.Write(&buf, src, l.aigc(produceID), l.writeOpts())
@@ -617,6 +623,9 @@ func handleSpeech(d Deps, gen genSlots) http.Handler {
 		case speed < 0.25 || speed > 4:
 			return fail(openai.InvalidRequest("speed", "invalid_speed", "'speed' must be between 0.25 and 4.0"))
 		}
+		if err := checkExplicitWaiver(d, r, o); err != nil {
+			return fail(err)
+		}
 		text, blocked := moderatePrompt(d, r.Context(), o, req.Input)
 		if blocked {
 			return writeBlocked(d, w, r, o, "input")
@@ -631,7 +640,13 @@ func handleSpeech(d Deps, gen genSlots) http.Handler {
 		// is normal speech), between one and fifteen seconds.
 		secs := min(max(float64(chars)/5/speed, 1), 15)
 		var buf bytes.Buffer
-		a, err := label.AudioRhythm(&buf, label.DemoWAV(req.Voice+"\x00"+text, secs, 16000), d.Labels.aigc(o.rec.ID), d.Labels.Audio, d.Labels.writeOpts())
+		wav := label.DemoWAV(req.Voice+"\x00"+text, secs, 16000)
+		var a label.AIGC
+		if o.explicitOff {
+			a, err = label.Write(&buf, wav, d.Labels.aigc(o.rec.ID), d.Labels.writeOpts())
+		} else {
+			a, err = label.AudioRhythm(&buf, wav, d.Labels.aigc(o.rec.ID), d.Labels.Audio, d.Labels.writeOpts())
+		}
 		if err != nil {
 			return fail(fmt.Errorf("label audio: %w", err))
 		}

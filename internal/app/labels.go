@@ -30,7 +30,7 @@ func labelOptions(cfg config.Config) (api.LabelOptions, error) {
 	}
 	return api.LabelOptions{
 		Producer: l.Producer, Signer: signer, Notice: l.Notice, NoticePosition: pos,
-		TextNotice: l.TextNotice, ImageVisible: l.ImageVisible, Audio: audio,
+		TextNotice: l.TextNotice, ImageVisible: l.ImageVisible, Audio: audio, AllowUnlabeled: l.AllowUnlabeled,
 		MaxUploadBytes: l.MaxUploadBytes,
 		FilesDir:       filepath.Join(cfg.DataDir, FilesDir), FileTTL: l.FileTTL.D(), MaxFiles: l.MaxFiles,
 	}, nil

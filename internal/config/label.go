@@ -35,6 +35,12 @@ type Label struct {
 	ImageVisible bool `yaml:"image_visible"`
 	// AudioRhythm places the 「短长短短」 rhythm label: start, end or both.
 	AudioRhythm string `yaml:"audio_rhythm"`
+	// AllowUnlabeled lets a user ask for content without the explicit label
+	// (header "Genguard-Explicit-Label: omit"), honoured only once they have
+	// accepted the current service agreement, which must state their
+	// labelling duties (labelling Measures Art. 9). Each such delivery is an
+	// audit event. The implicit label is never dropped.
+	AllowUnlabeled bool `yaml:"allow_unlabeled"`
 	// MaxUploadBytes caps a file sent to POST /v1/labels/verify.
 	MaxUploadBytes int64 `yaml:"max_upload_bytes"`
 	// FileTTL is how long an image generated with response_format "url"
