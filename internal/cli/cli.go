@@ -35,16 +35,19 @@ type command struct {
 // commands is the table of subcommands; nested groups dispatch again.
 func commands() map[string]command {
 	return map[string]command{
-		"serve":   {"run the gateway", runServe},
-		"version": {"print the version", runVersion},
-		"config":  {"config check FILE: validate a config file", runConfig},
-		"users":   {"users add NAME | users list: manage users", runUsers},
-		"keys":    {"keys revoke KEY_ID: revoke an API key", runKeys},
-		"label":   {"label --producer CODE [--explicit] IN OUT: add AIGC labels to a file or directory", runLabel},
-		"verify":  {"verify [--pub KEY] FILE|DIR…: check AIGC labels and signatures (JSON lines)", runVerify},
-		"report":  {"report inspection|filing|incidents [--from --to --out DIR]: regulator exports (JSON and HTML)", runReport},
-		"audit":   {"audit verify [--pub KEY] | checkpoint | prune | pubkey: the hash-chained audit log", runAudit},
-		"inspect": {"inspect [--declared] FILE|DIR…: label state for a platform (JSON lines)", runInspect},
+		"serve":      {"run the gateway", runServe},
+		"version":    {"print the version", runVersion},
+		"config":     {"config check FILE: validate a config file", runConfig},
+		"users":      {"users add NAME | users list: manage users", runUsers},
+		"keys":       {"keys revoke KEY_ID: revoke an API key", runKeys},
+		"label":      {"label --producer CODE [--explicit] IN OUT: add AIGC labels to a file or directory", runLabel},
+		"verify":     {"verify [--pub KEY] FILE|DIR…: check AIGC labels and signatures (JSON lines)", runVerify},
+		"report":     {"report inspection|filing|incidents [--from --to --out DIR]: regulator exports (JSON and HTML)", runReport},
+		"audit":      {"audit verify [--pub KEY] | checkpoint | prune | pubkey: the hash-chained audit log", runAudit},
+		"inspect":    {"inspect [--declared] FILE|DIR…: label state for a platform (JSON lines)", runInspect},
+		"lexicon":    {"lexicon stats | import --risk CODE LIST…: keyword library coverage and import", runLexicon},
+		"scan":       {"scan [--lexicon F] [--allow F] [--policy NAME] [--no-classifier] [FILE…]: moderate text (JSON lines)", runScan},
+		"classifier": {"classifier train|eval [--data DIR]: train or evaluate the content classifier", runClassifier},
 	}
 }
 

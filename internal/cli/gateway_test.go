@@ -58,6 +58,7 @@ type gatewayOption func(*gatewayOptions)
 type gatewayOptions struct {
 	now     func() time.Time
 	dataDir string
+	lexicon string // lexicon file instead of testdata/e2e.lexicon.tsv
 }
 
 func withClock(now func() time.Time) gatewayOption {
@@ -80,6 +81,9 @@ func startGateway(t *testing.T, configYAML string, opts ...gatewayOption) *gatew
 	lex, err := filepath.Abs("testdata/e2e.lexicon.tsv")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.lexicon != "" {
+		lex = o.lexicon
 	}
 	cfg := "listen: 127.0.0.1:0\nauth: {cache_ttl: 0s}\nmoderation: {lexicon_file: " + lex + "}\n" + configYAML
 	cfgPath := filepath.Join(dir, "genguard.yaml")
