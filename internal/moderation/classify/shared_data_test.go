@@ -11,7 +11,7 @@ import (
 // held to the measured 93 % floor, not the 95 % gate: the classifier alone
 // misses it (94.3 %), and the lexicon in front of it is the primary control.
 // COLD (offensive comments, not prompts) and the everyday-request set are
-// reported but not gated; see BENCHMARKS.part.md.
+// reported but not gated; see BENCHMARKS.md.
 const jadeFloor = 0.93
 
 func TestDefaultModelOnSharedData(t *testing.T) {

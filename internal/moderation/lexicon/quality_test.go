@@ -13,7 +13,7 @@ import (
 // The quality tests measure what a keyword filter is for: catching evasive
 // spellings (recall per evasion class, testdata/evasion.tsv) without refusing
 // harmless text (false positives on kdconv chat and on the Interim Measures).
-// Run with -v to see the numbers recorded in BENCHMARKS.part.md.
+// Run with -v to see the numbers recorded in BENCHMARKS.md.
 
 func TestEvasionRecall(t *testing.T) {
 	lib, err := Starter()

@@ -10,7 +10,7 @@ import (
 
 // segmenter loads gse's simplified-Chinese dictionary on first use: it takes
 // about a second and tens of megabytes, a price paid only by processes whose
-// lexicon has a boundary-flagged term (see BENCHMARKS.part.md). The loaded
+// lexicon has a boundary-flagged term (see BENCHMARKS.md). The loaded
 // segmenter is only read afterwards, so one copy serves every Matcher.
 var segmenter = sync.OnceValues(func() (*gse.Segmenter, error) {
 	seg, err := gse.NewEmbed("zh_s")

@@ -9,7 +9,7 @@ import (
 )
 
 // TestSegmenterCost measures what the first boundary-flagged hit costs a
-// process (the numbers in BENCHMARKS.part.md). Run with -v.
+// process (the numbers in BENCHMARKS.md). Run with -v.
 func TestSegmenterCost(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads the gse dictionary; skipped with -short")
