@@ -682,6 +682,75 @@ func handleLabelVerify(d Deps) http.Handler {
 	})
 }
 
+// handleLabelPropagate is the propagation platform's relabelling
+// (labelling Measures Art. 6): the uploaded file comes back with the
+// platform's ContentPropagator and PropagateID (signed into ReservedCode2
+// when a key is configured), keeping exactly one label. Query parameters:
+// propagator (default: label.producer), propagate_id (default: the request
+// id), declared=true when the uploader declared it generated. A file with no
+// label, declaration or trace is refused with 422: Art. 6 asks for nothing.
+func handleLabelPropagate(d Deps) http.Handler {
+	return handleAudited(d, func(w http.ResponseWriter, r *http.Request, o *outcome) int {
+		fail := func(err error) int { return writeErr(w, r, d.Logger, err).Status }
+		data, _, declared, err := readUpload(r, d.Labels.MaxUploadBytes)
+		if err != nil {
+			return fail(err)
+		}
+		if _, err := verifyUpload(d.Labels, data, declared); err != nil {
+			return fail(err) // unsupported, oversized or malformed: the same 4xx as verify
+		}
+		q := r.URL.Query()
+		prop := cmpOr(q.Get("propagator"), d.Labels.Producer)
+		pid := cmpOr(q.Get("propagate_id"), o.rec.ID)
+		if err := (label.AIGC{Label: label.LabelIs, ContentPropagator: prop, PropagateID: pid}).Validate(); err != nil {
+			return fail(openai.InvalidRequest("propagator", "invalid_label_field", err.Error()))
+		}
+		var buf bytes.Buffer
+		a, rep, err := label.Propagate(&buf, data, label.PropagateOptions{
+			InspectOptions:    label.InspectOptions{Declared: declared, Options: label.Options{MaxSize: d.Labels.MaxUploadBytes, Propagator: d.Labels.Signer}},
+			ContentPropagator: prop, PropagateID: pid,
+		})
+		if errors.Is(err, label.ErrNotGenerated) {
+			return fail(&openai.Error{Status: http.StatusUnprocessableEntity, Type: openai.TypeInvalidRequest, Param: "file", Code: "not_generated",
+				Message: "the file has no AIGC label, declaration or generation trace, so it needs no label; send declared=true if the uploader declared it generated"})
+		}
+		if err != nil {
+			return fail(openai.InvalidRequest("file", "unlabelable_file", err.Error()))
+		}
+		w.Header().Set(textLabelHeader, string(a.JSON()))
+		w.Header().Set("Genguard-Label-State", string(rep.State))
+		f := label.Detect(buf.Bytes())
+		return finishBytes(d, w, r, o, http.StatusOK, mediaType(f), buf.Bytes())
+	})
+}
+
+// mediaType is the Content-Type of a labelled file.
+func mediaType(f label.Format) string {
+	switch f {
+	case label.PNG:
+		return "image/png"
+	case label.JPEG:
+		return "image/jpeg"
+	case label.WebP:
+		return "image/webp"
+	case label.WAV:
+		return "audio/wav"
+	case label.MP3:
+		return "audio/mpeg"
+	case label.MP4:
+		return "video/mp4"
+	case label.FLAC:
+		return "audio/flac"
+	case label.Ogg:
+		return "audio/ogg"
+	case label.PDF:
+		return "application/pdf"
+	case label.Markdown:
+		return "text/markdown; charset=utf-8"
+	}
+	return "application/octet-stream"
+}
+
 // verifyUpload inspects and verifies one file; a file that is not one of
 // the supported formats, or is truncated or malformed, is a 4xx.
 func verifyUpload(l LabelOptions, data []byte, declared bool) (verifyResponse, error) {

@@ -28,6 +28,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /v1/files/{id}/content", user(handleFileContent(d, files)))
 	mux.Handle("POST /v1/audio/speech", user(body(handleSpeech(d, gen))))
 	mux.Handle("POST /v1/labels/verify", user(limitBody(d.Labels.MaxUploadBytes, handleLabelVerify(d))))
+	mux.Handle("POST /v1/labels/propagate", user(limitBody(d.Labels.MaxUploadBytes, handleLabelPropagate(d))))
 
 	mux.Handle("POST /admin/users", admin(body(handleCreateUser(d.Logger, d.Accounts))))
 	mux.Handle("GET /admin/users", admin(handleListUsers(d.Logger, d.Accounts)))
@@ -83,7 +84,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	}
 
 	// Anything else under /v1 and /admin answers in the OpenAI envelope.
-	for _, p := range []string{"/v1/chat/completions", "/v1/completions", "/v1/moderations", "/v1/models", "/v1/images/generations", "/v1/files/{id}/content", "/v1/audio/speech", "/v1/labels/verify", "/admin/users", "/admin/users/{id}", "/admin/users/{id}/keys", "/admin/keys/{id}"} {
+	for _, p := range []string{"/v1/chat/completions", "/v1/completions", "/v1/moderations", "/v1/models", "/v1/images/generations", "/v1/files/{id}/content", "/v1/audio/speech", "/v1/labels/verify", "/v1/labels/propagate", "/admin/users", "/admin/users/{id}", "/admin/users/{id}/keys", "/admin/keys/{id}"} {
 		mux.Handle(p, handleMethodNotAllowed())
 	}
 	mux.Handle("/", handleNotFound())

@@ -45,6 +45,7 @@ func commands() map[string]command {
 		"report":     {"report inspection|filing|incidents [--from --to --out DIR]: regulator exports (JSON and HTML)", runReport},
 		"audit":      {"audit verify [--pub KEY] | checkpoint | prune | pubkey: the hash-chained audit log", runAudit},
 		"inspect":    {"inspect [--declared] FILE|DIR…: label state for a platform (JSON lines)", runInspect},
+		"propagate":  {"propagate --propagator CODE IN OUT: add a platform's propagation fields, keeping one label", runPropagate},
 		"lexicon":    {"lexicon stats | import --risk CODE LIST…: keyword library coverage and import", runLexicon},
 		"scan":       {"scan [--lexicon F] [--allow F] [--policy NAME] [--no-classifier] [FILE…]: moderate text (JSON lines)", runScan},
 		"classifier": {"classifier train|eval [--data DIR]: train or evaluate the content classifier", runClassifier},

@@ -48,29 +48,9 @@ func runLabel(ctx context.Context, env Env, args []string) error {
 		}
 		signer = s
 	}
-	in, out := flags.Arg(0), flags.Arg(1)
-	info, err := os.Stat(in)
+	jobs, err := planInOut(flags.Arg(0), flags.Arg(1))
 	if err != nil {
 		return err
-	}
-	var jobs []inputFile
-	if info.IsDir() {
-		if rel, err := filepath.Rel(in, out); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-			return fmt.Errorf("%w: OUT %s must not be inside IN %s", errUsage, out, in)
-		}
-		jobs, err = collect([]string{in})
-		if err != nil {
-			return err
-		}
-		for i := range jobs {
-			jobs[i].out = filepath.Join(out, jobs[i].rel)
-		}
-	} else {
-		dst := out
-		if oi, err := os.Stat(out); err == nil && oi.IsDir() {
-			dst = filepath.Join(out, filepath.Base(in))
-		}
-		jobs = []inputFile{{path: in, rel: filepath.Base(in), out: dst}}
 	}
 	l := labeller{producer: *producer, signer: signer, explicit: *explicit, notice: *notice}
 	return eachFile(env, "label", jobs, func(f inputFile) (any, bool) {
@@ -301,4 +281,31 @@ func (p *progress) clear() {
 	if p.on {
 		fmt.Fprint(p.w, "\r\x1b[K")
 	}
+}
+
+// planInOut maps IN to OUT: a file to a file (or into a directory), or a
+// directory tree mirrored into OUT, which must not lie inside IN.
+func planInOut(in, out string) ([]inputFile, error) {
+	info, err := os.Stat(in)
+	if err != nil {
+		return nil, err
+	}
+	if !info.IsDir() {
+		dst := out
+		if oi, err := os.Stat(out); err == nil && oi.IsDir() {
+			dst = filepath.Join(out, filepath.Base(in))
+		}
+		return []inputFile{{path: in, rel: filepath.Base(in), out: dst}}, nil
+	}
+	if rel, err := filepath.Rel(in, out); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return nil, fmt.Errorf("%w: OUT %s must not be inside IN %s", errUsage, out, in)
+	}
+	jobs, err := collect([]string{in})
+	if err != nil {
+		return nil, err
+	}
+	for i := range jobs {
+		jobs[i].out = filepath.Join(out, jobs[i].rel)
+	}
+	return jobs, nil
 }
