@@ -55,8 +55,8 @@ func TestScanReportsClassifier(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &l) != nil {
 		t.Fatalf("scan exit %d: %s %s", code, out, errOut)
 	}
-	if l.Classifier == nil || !l.Classifier.Flagged || len(l.Classifier.Evidence) == 0 || l.Decision != "log" {
-		t.Errorf("scan = %s, want the classifier's flag with evidence, logged (the default policy does not run it)", out)
+	if l.Classifier == nil || !l.Classifier.Flagged || len(l.Classifier.Evidence) == 0 || l.Decision != "block" {
+		t.Errorf("scan = %s, want the classifier's flag with evidence, blocking (the default input policy runs it)", out)
 	}
 }
 

@@ -176,6 +176,7 @@ func Default() Config {
 			RefusalMessage:   "抱歉，这个请求涉及违法或不良信息，我无法提供帮助。Sorry, I can't help with that request.",
 			RetractionNotice: "已发送的部分内容违反内容安全规定，已被撤回。Part of the delivered content violated the content rules and has been withdrawn.",
 			Policies:         defaultPolicies(),
+			Rules:            defaultRules(),
 			Guard:            defaultGuard(),
 		},
 		Breaker:    Breaker{FailureThreshold: 5, Cooldown: Duration(30 * time.Second)},

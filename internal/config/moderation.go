@@ -86,17 +86,33 @@ func StageChecks(list []string) []string {
 	return list
 }
 
-// defaultPolicies: the lexicon blocks; the classifier is opt-in
-// (input: [lexicon, classifier]) and then queues its flags for review
-// rather than refusing — the embedded model flags one everyday request in
-// fourteen and short prompts such as 一只在雪地里的猫 (BENCHMARKS.md), and a
-// false refusal is a defect too (TC260-003 §7 g). Minors get no unreviewed
-// borderline content: review is block.
+// defaultPolicies: on input the lexicon and the classifier both refuse —
+// the lexicon alone refuses almost none of a should-refuse bank (it is
+// written against incitement and instructions, not topics), while the
+// classifier brings the refusal rate to the TC260-003 §9.4 range at a small
+// false-refusal cost (BENCHMARKS.md, "Moderation quality"). On output the
+// lexicon alone cuts streams: an n-gram false positive there would cut a
+// legitimate answer mid-way. Minors get the classifier on output too, and
+// no unreviewed borderline content: review is block.
 func defaultPolicies() map[string]ModerationPolicy {
 	return map[string]ModerationPolicy{
-		"default": {ClassifierAction: "review"},
-		"minor":   {ClassifierAction: "review", ReviewAs: "block"},
+		"default": {Input: []string{CheckLexicon, CheckClassifier}, Output: []string{CheckLexicon}, ClassifierAction: "block"},
+		"minor":   {Input: []string{CheckLexicon, CheckClassifier}, Output: []string{CheckLexicon, CheckClassifier}, ClassifierAction: "block", ReviewAs: "block"},
+		// Image and speech prompts are descriptions ("一只在雪地里的猫"), not
+		// the questions the classifier learned from; it scores them higher,
+		// so it refuses them only when it is surer.
+		"media": {Input: []string{CheckLexicon, CheckClassifier}, Output: []string{CheckLexicon}, ClassifierAction: "block", ClassifierThreshold: 0.6},
 	}
+}
+
+// defaultRules send image and speech prompts to the "media" policy, except
+// for minors, who keep theirs.
+func defaultRules() []ModerationRule {
+	var rules []ModerationRule
+	for _, route := range []string{"/v1/images/generations", "/v1/audio/speech"} {
+		rules = append(rules, ModerationRule{Route: route, Group: "minor", Policy: "minor"}, ModerationRule{Route: route, Policy: "media"})
+	}
+	return rules
 }
 
 func defaultGuard() ModerationGuard {
