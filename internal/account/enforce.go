@@ -69,8 +69,15 @@ func (d *Duties) sanctionMessage(st store.Standing) string {
 	if st.Reason != "" {
 		what += " 原因 Reason: " + st.Reason + "."
 	}
+	if st.SanctionID != 0 {
+		what += " 案件编号 Case: " + CaseID(st.SanctionID) + "（申诉时请填写 quote it when you appeal）."
+	}
 	return what + " " + d.appeal()
 }
+
+// CaseID is the case number of a sanction: the id of its audit event, and
+// what an appeal names as its enforcement_id.
+func CaseID(id int64) string { return fmt.Sprintf("sanction_%d", id) }
 
 // checkStanding refuses suspended and terminated users, and restricted
 // users on restricted routes.
@@ -252,7 +259,7 @@ func (d *Duties) apply(ctx context.Context, u *userState, req SanctionRequest, n
 	if err != nil {
 		return store.Sanction{}, fmt.Errorf("apply sanction: %w", err)
 	}
-	u.standing = store.Standing{UserID: sn.UserID, Status: sn.To, Until: sn.Until, Reason: sn.Reason, UpdatedAt: sn.Time}
+	u.standing = store.Standing{UserID: sn.UserID, Status: sn.To, Until: sn.Until, Reason: sn.Reason, UpdatedAt: sn.Time, SanctionID: sn.ID}
 	kind := "sanction.issued"
 	if sn.To == store.StatusOK {
 		kind = "sanction.lifted"
@@ -265,7 +272,7 @@ func (d *Duties) apply(ctx context.Context, u *userState, req SanctionRequest, n
 	if len(ev) > audit.MaxEvidence {
 		ev = ev[:audit.MaxEvidence]
 	}
-	d.event(ctx, audit.Event{ID: fmt.Sprintf("sanction_%d", sn.ID), Time: sn.Time, Kind: kind, Actor: sn.Actor,
+	d.event(ctx, audit.Event{ID: CaseID(sn.ID), Time: sn.Time, Kind: kind, Actor: sn.Actor,
 		Subject: d.o.Pseudonym(sn.UserID), Details: details, Evidence: ev})
 	return sn, nil
 }

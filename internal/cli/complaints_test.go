@@ -260,6 +260,33 @@ func TestComplaintAPIAndAdmin(t *testing.T) {
 		t.Errorf("sanction action = %v", res["Action"])
 	}
 
+	// Appeal: the sanctioned user's refusal names the case; an appeal must
+	// quote a case on record; resolving it lifts the sanction.
+	until := time.Now().Add(30 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	sn := g.post("/admin/users/"+uid+"/sanctions", g.adminKey, `{"action":"suspend","until":"`+until+`","reason":"spam"}`)
+	if sn.status/100 != 2 {
+		t.Fatalf("suspend = %d %s", sn.status, sn.body)
+	}
+	refused := g.post("/v1/chat/completions", key, `{"model":"demo","messages":[{"role":"user","content":"你好"}]}`)
+	caseID := regexp.MustCompile(`sanction_\d+`).FindString(string(refused.body))
+	if refused.status != 403 || caseID == "" {
+		t.Fatalf("suspended user's refusal = %d %s, want a case number", refused.status, refused.body)
+	}
+	for _, bad := range []string{"sanction_999999", "req_nothing", "x"} {
+		if r := g.post("/v1/complaints", key, fmt.Sprintf(`{"category":"appeal","description":"please","enforcement_id":%q}`, bad)); r.status != 400 {
+			t.Errorf("appeal naming %s = %d %s", bad, r.status, r.body)
+		}
+	}
+	r = g.post("/v1/complaints", key, fmt.Sprintf(`{"category":"appeal","description":"I did not spam","enforcement_id":%q}`, caseID))
+	if r.status != 201 && r.status != 200 {
+		t.Fatalf("appeal = %d %s", r.status, r.body)
+	}
+	t3 := r.json(t)["ticket"].(string)
+	admin("/admin/complaints/"+t3+"/transition", fmt.Sprintf(`{"to":"resolved","reason":"appeal upheld","feedback":"已解除。","action":{"type":"lift","user_id":%q}}`, uid), 200)
+	if r := g.post("/v1/chat/completions", key, `{"model":"demo","messages":[{"role":"user","content":"你好"}]}`); r.status != 200 {
+		t.Errorf("after the upheld appeal = %d %s", r.status, r.body)
+	}
+
 	// Overdue: nothing yet; the list and the metric agree.
 	if l := g.do("GET", "/admin/complaints?overdue=true", g.adminKey, nil).json(t); len(l["data"].([]any)) != 0 {
 		t.Errorf("overdue = %v", l)

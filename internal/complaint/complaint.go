@@ -270,6 +270,19 @@ func (s *Service) File(ctx context.Context, in Input) (store.Complaint, string, 
 	if in.Category == Appeal && enfID == "" {
 		return store.Complaint{}, "", invalid("enforcement_id", "an appeal must name the enforcement action (the sanction id in the notice you received)")
 	}
+	if enfID != "" {
+		// The case number of a sanction ("sanction_12", shown in the
+		// refusal the user received) is the id of its audit event.
+		found := false
+		if strings.HasPrefix(enfID, "sanction_") {
+			if found, err = s.st.AuditRecordExists(ctx, enfID); err != nil {
+				return store.Complaint{}, "", fmt.Errorf("look up case %s: %w", enfID, err)
+			}
+		}
+		if !found {
+			return store.Complaint{}, "", invalid("enforcement_id", "no enforcement action %s is on record (quote the case number, e.g. sanction_12, from the notice you received)", enfID)
+		}
+	}
 	if reqID != "" {
 		found, err := s.st.AuditRecordExists(ctx, reqID)
 		if err != nil {

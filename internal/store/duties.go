@@ -59,6 +59,9 @@ type Standing struct {
 	Until     time.Time // end of a suspension
 	Reason    string
 	UpdatedAt time.Time
+	// SanctionID is the latest transition's id (0: none): the case number a
+	// user quotes in an appeal. Derived from the sanctions table.
+	SanctionID int64
 }
 
 // Violation is one blocked or reviewed decision counted against a user.

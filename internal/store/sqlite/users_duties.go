@@ -170,8 +170,9 @@ func (s *DB) SaveProfile(ctx context.Context, p store.Profile) error {
 func (s *DB) Standing(ctx context.Context, userID string) (store.Standing, error) {
 	st := store.Standing{UserID: userID}
 	var until, updated int64
-	err := s.db.QueryRowContext(ctx, `SELECT coalesce(s.status, 'ok'), coalesce(s.until_us, 0), coalesce(s.reason, ''), coalesce(s.updated_at, 0)
-		FROM users u LEFT JOIN user_standing s ON s.user_id = u.id WHERE u.id = ?`, userID).Scan(&st.Status, &until, &st.Reason, &updated)
+	err := s.db.QueryRowContext(ctx, `SELECT coalesce(s.status, 'ok'), coalesce(s.until_us, 0), coalesce(s.reason, ''), coalesce(s.updated_at, 0),
+		coalesce((SELECT max(id) FROM sanctions WHERE user_id = u.id), 0)
+		FROM users u LEFT JOIN user_standing s ON s.user_id = u.id WHERE u.id = ?`, userID).Scan(&st.Status, &until, &st.Reason, &updated, &st.SanctionID)
 	st.Until, st.UpdatedAt = fromMicros(until), fromMicros(updated)
 	return st, mapErr(err)
 }
