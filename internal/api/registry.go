@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/genguard/genguard/internal/audit"
@@ -169,7 +170,7 @@ func parseReportTime(s string, def time.Time) (time.Time, error) {
 // auditAdmin records every successful state-changing admin request in the
 // chain (who, which route, which object) before the handler's buffered
 // response leaves: small admin responses are sent when the handler returns.
-func auditAdmin(ev Events, log *slog.Logger, next http.Handler) http.Handler {
+func auditAdmin(ev Events, log *slog.Logger, pseudonym func(string) string, next http.Handler) http.Handler {
 	if ev == nil {
 		return next
 	}
@@ -183,7 +184,13 @@ func auditAdmin(ev Events, log *slog.Logger, next http.Handler) http.Handler {
 		if sw.status >= 400 {
 			return
 		}
-		e := audit.Event{Kind: "admin.request", Actor: adminActor(r), Subject: r.PathValue("id"),
+		// A user id would outlive the user's erasure in the append-only
+		// log; record the pseudonym, as request records do.
+		subject := r.PathValue("id")
+		if strings.HasPrefix(subject, "u_") && pseudonym != nil {
+			subject = pseudonym(subject)
+		}
+		e := audit.Event{Kind: "admin.request", Actor: adminActor(r), Subject: subject,
 			Details: map[string]any{"method": r.Method, "route": r.Pattern, "status": sw.status}, Evidence: nonEmptyList(requestIDFrom(r.Context()))}
 		if err := ev.Event(context.WithoutCancel(r.Context()), e); err != nil {
 			log.ErrorContext(r.Context(), "admin action not audited", "route", r.Pattern, "err", err)

@@ -11,7 +11,7 @@ import (
 func addRoutes(mux *http.ServeMux, d Deps) {
 	user := func(h http.Handler) http.Handler { return authenticate(d.Accounts, false, admit(d.Admission, h)) }
 	admin := func(h http.Handler) http.Handler {
-		return authenticate(d.Accounts, true, auditAdmin(d.Events, d.Logger, h))
+		return authenticate(d.Accounts, true, auditAdmin(d.Events, d.Logger, d.Accounts.Pseudonym, h))
 	}
 	body := func(h http.Handler) http.Handler { return limitBody(d.MaxBodyBytes, h) }
 

@@ -359,6 +359,11 @@ func TestErasureLeavesNothing(t *testing.T) {
 		keyIDs = append(keyIDs, k.(map[string]any)["id"].(string))
 	}
 
+	// An operator action naming the user in its path is audited too; the
+	// append-only log must hold only the pseudonym.
+	if r := g.post("/admin/users/"+userID+"/sanctions", g.adminKey, `{"action":"warn","reason":"test"}`); r.status/100 != 2 {
+		t.Fatalf("warn = %d %s", r.status, r.body)
+	}
 	del := g.post("/v1/privacy/requests", key, `{"type":"delete"}`)
 	if del.status != 201 {
 		t.Fatalf("delete request = %d %s", del.status, del.body)
