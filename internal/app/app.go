@@ -68,6 +68,7 @@ type App struct {
 	cfg      config.Config
 	log      *slog.Logger
 	db       *sqlite.DB
+	now      func() time.Time
 	audit    *audit.Log
 	server   *http.Server
 	listener net.Listener
@@ -86,7 +87,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, db: db}
+	a := &App{cfg: cfg, log: log, db: db, now: o.now}
 	ok := false
 	defer func() {
 		if !ok {
@@ -270,6 +271,15 @@ func (a *App) Run(ctx context.Context) error {
 		a.lexicon.watchHangup(hupStop, hup)
 	}()
 
+	// Pruning appends to the audit log too: it stops before the log closes.
+	pruneStop, stopPrune := context.WithCancel(context.Background())
+	defer stopPrune()
+	pruneDone := make(chan struct{})
+	go func() {
+		defer close(pruneDone)
+		a.pruneLoop(pruneStop)
+	}()
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.server.Serve(a.listener) }()
 	a.log.Info("genguard listening", "addr", a.Addr().String(), "data_dir", a.cfg.DataDir)
@@ -294,6 +304,8 @@ func (a *App) Run(ctx context.Context) error {
 	waitTexts()
 	stopHup()
 	<-hupDone
+	stopPrune()
+	<-pruneDone
 	for _, u := range a.upstream {
 		u.CloseIdle()
 	}
@@ -315,4 +327,33 @@ func (a *App) Run(ctx context.Context) error {
 func (a *App) Close() error {
 	a.listener.Close()
 	return a.db.Close()
+}
+
+// pruneLoop prunes audit records past the retention period every
+// audit.prune_interval (never when it is 0) until stop ends.
+func (a *App) pruneLoop(stop context.Context) {
+	every := a.cfg.Audit.PruneInterval.D()
+	if every <= 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop.Done():
+			return
+		case <-t.C:
+		}
+		anchor, deleted, err := audit.Prune(stop, a.db, a.now(), a.cfg.Audit.Retention.D(), "system")
+		if errors.Is(err, sqlite.ErrNoAnchor) {
+			continue // no checkpoint older than the retention yet: nothing may go
+		}
+		if err != nil {
+			a.log.Error("audit prune failed", "err", err)
+			continue
+		}
+		if deleted > 0 {
+			a.log.Info("audit pruned", "deleted", deleted, "anchor_seq", anchor)
+		}
+	}
 }

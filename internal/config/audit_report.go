@@ -39,6 +39,9 @@ func (c *Config) validateAuditReport(file string, root *yaml.Node) []Problem {
 	if a.CheckpointInterval < Duration(time.Second) || a.CheckpointInterval > Duration(24*time.Hour) {
 		bad("audit.checkpoint_interval", "%s is outside 1s … 24h", a.CheckpointInterval.D())
 	}
+	if a.PruneInterval < 0 {
+		bad("audit.prune_interval", "must not be negative (0 turns automatic pruning off)")
+	}
 	if a.Retention < Duration(minRetention) {
 		bad("audit.retention", "%s is shorter than six months (183 days, 4392h; Cybersecurity Law Art. 21)", a.Retention.D())
 	}

@@ -87,6 +87,10 @@ type Audit struct {
 	CheckpointInterval Duration `yaml:"checkpoint_interval"`
 	// Retention is how long records are kept before pruning (≥ 183 days).
 	Retention Duration `yaml:"retention"`
+	// PruneInterval is how often the server prunes records past Retention
+	// (anchored at a checkpoint, so the rest still verifies); 0: never
+	// (prune with `genguard audit prune`).
+	PruneInterval Duration `yaml:"prune_interval"`
 }
 
 // Moderation configures the checks on input and output.
@@ -167,7 +171,7 @@ func Default() Config {
 			ShutdownTimeout:   Duration(30 * time.Second),
 		},
 		Auth:  Auth{CacheTTL: Duration(2 * time.Second)},
-		Audit: Audit{QueueSize: 8192, BatchSize: 512, FlushInterval: Duration(5 * time.Millisecond), CheckpointEvery: 10000, CheckpointInterval: Duration(time.Minute), Retention: Duration(183 * 24 * time.Hour)},
+		Audit: Audit{QueueSize: 8192, BatchSize: 512, FlushInterval: Duration(5 * time.Millisecond), CheckpointEvery: 10000, CheckpointInterval: Duration(time.Minute), Retention: Duration(183 * 24 * time.Hour), PruneInterval: Duration(24 * time.Hour)},
 		Moderation: Moderation{
 			Input:            true,
 			Output:           true,
