@@ -11,31 +11,11 @@ import (
 	"testing"
 
 	"github.com/genguard/genguard/internal/moderation/classify"
+	"github.com/genguard/genguard/internal/sharedtest"
 )
 
-// sharedRoot finds ../shared next to the repository, or skips.
-func sharedRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(filepath.Join(shared, "data", "jade")); err != nil {
-		t.Skipf("shared data not available: %v", err)
-	}
-	return shared
-}
+// sharedRoot is ../shared with the JADE set, or skips.
+func sharedRoot(t *testing.T) string { return sharedtest.Dir(t, "data/jade") }
 
 type qualitySet struct {
 	name   string

@@ -8,32 +8,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/genguard/genguard/internal/sharedtest"
 )
 
-// sharedDir finds ../shared next to the module root (the directory holding
-// go.mod), or skips: the public lists and corpora are not in the repository.
-func sharedDir(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("no go.mod above the working directory; shared data unavailable")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(filepath.Join(shared, "data")); err != nil {
-		tb.Skipf("shared data not found at %s (the public lexicons and corpora are not in the repository)", shared)
-	}
-	return shared
-}
+// sharedDir is ../shared (the public lists and corpora), or skips.
+func sharedDir(tb testing.TB) string { return sharedtest.Dir(tb) }
 
 type corpus struct {
 	utterances []string
