@@ -40,13 +40,9 @@ func runLabel(ctx context.Context, env Env, args []string) error {
 	if !label.HasNoticeElements(*notice) {
 		return fmt.Errorf("%w: --notice: %v", errUsage, label.ErrNoticeElements)
 	}
-	var signer *label.Signer
-	if *keyFile != "" {
-		s, err := label.LoadSigner(*keyFile)
-		if err != nil {
-			return err
-		}
-		signer = s
+	signer, err := optionalSigner(*keyFile)
+	if err != nil {
+		return err
 	}
 	jobs, err := planInOut(flags.Arg(0), flags.Arg(1))
 	if err != nil {
@@ -308,4 +304,12 @@ func planInOut(in, out string) ([]inputFile, error) {
 		jobs[i].out = filepath.Join(out, jobs[i].rel)
 	}
 	return jobs, nil
+}
+
+// optionalSigner loads an SM2 key for --key; no path means unsigned.
+func optionalSigner(path string) (*label.Signer, error) {
+	if path == "" {
+		return nil, nil
+	}
+	return label.LoadSigner(path)
 }

@@ -41,13 +41,9 @@ func runPropagate(ctx context.Context, env Env, args []string) error {
 	if err := (label.AIGC{Label: label.LabelIs, ContentPropagator: *propagator, PropagateID: *id}).Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	var signer *label.Signer
-	if *keyFile != "" {
-		s, err := label.LoadSigner(*keyFile)
-		if err != nil {
-			return err
-		}
-		signer = s
+	signer, err := optionalSigner(*keyFile)
+	if err != nil {
+		return err
 	}
 	jobs, err := planInOut(flags.Arg(0), flags.Arg(1))
 	if err != nil {
