@@ -98,9 +98,13 @@ func TestSIGTERMDrain(t *testing.T) {
 			}
 			defer resp.Body.Close()
 			br := bufio.NewReader(resp.Body)
-			br.ReadString('\n')
+			first, _ := br.ReadString('\n')
 			started <- struct{}{}
 			rest, _ := io.ReadAll(br)
+			if resp.StatusCode != 200 {
+				results <- fmt.Sprintf("status %d: %s%s", resp.StatusCode, first, rest)
+				return
+			}
 			results <- string(rest)
 		}()
 	}
@@ -112,7 +116,7 @@ func TestSIGTERMDrain(t *testing.T) {
 	}
 	for i := range streams {
 		if r := <-results; !strings.HasSuffix(strings.TrimSpace(r), "data: [DONE]") {
-			t.Errorf("stream %d was cut by the shutdown: ends %q", i, r[max(0, len(r)-80):])
+			t.Errorf("stream %d was cut by the shutdown: ends %q", i, r[max(0, len(r)-300):])
 		}
 	}
 	err = cmd.Wait()

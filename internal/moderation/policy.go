@@ -121,31 +121,55 @@ type ClassifierResult struct {
 	Evidence []string `json:"evidence,omitempty"`
 }
 
-// minClassifyRunes is the least number of letters and digits a text needs
-// before a classifier flag acts on it: on shorter texts ("你好") a character
-// n-gram model has too little to go on, and its guesses would be false
-// refusals. Short texts are the lexicon's; a stream joins short sentences.
-const minClassifyRunes = 6
+// The classifier needs evidence in proportion to its confidence. A
+// character n-gram model has little to go on in a short text: 你好 scores
+// 0.50 and 问题 1000 0.9, because its harmful class is made of questions,
+// while harmful questions are longer (7 of the 2,150 in its training corpus
+// have 10 letters or fewer). So a flag on fewer than shortLetters letters
+// never acts (those texts are the lexicon's), one on fewer than
+// fullLetters letters acts only at shortThreshold or above, and longer
+// texts use the model's threshold. Digits do not count: numbers carry no
+// meaning the model can weigh. A stream joins short sentences.
+const (
+	shortLetters   = 6
+	fullLetters    = 11
+	shortThreshold = 0.6
+)
 
-// substantial reports whether text has enough letters and digits for the
-// classifier.
-func substantial(text string) bool {
+// letters counts letters up to limit.
+func letters(text string, limit int) int {
 	n := 0
 	for _, r := range text {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			if n++; n >= minClassifyRunes {
-				return true
+		if unicode.IsLetter(r) {
+			if n++; n >= limit {
+				break
 			}
 		}
 	}
-	return false
+	return n
+}
+
+// substantial reports whether text is long enough for the model's own
+// threshold.
+func substantial(text string) bool { return letters(text, fullLetters) >= fullLetters }
+
+// trustFlag reports whether a classifier flag on text may act, given its
+// length.
+func trustFlag(text string, unsafe float32) bool {
+	switch n := letters(text, fullLetters); {
+	case n < shortLetters:
+		return false
+	case n < fullLetters:
+		return unsafe >= shortThreshold
+	}
+	return true
 }
 
 // classify runs the classifier on text (at byte offset off of the whole
 // output) and returns its judgement and one hit per risk it names.
 func (pol *Policy) classify(text string, off int) (*ClassifierResult, []Hit) {
 	pred := pol.model.Predict(text)
-	if pred.Flagged && !substantial(text) {
+	if pred.Flagged && !trustFlag(text, pred.Unsafe) {
 		pred.Flagged, pred.Risks, pred.Evidence = false, nil, nil
 	}
 	cr := &ClassifierResult{Flagged: pred.Flagged, Unsafe: pred.Unsafe}
