@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -9,17 +8,12 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/genguard/genguard/internal/app"
-	"github.com/genguard/genguard/internal/store"
-	"github.com/genguard/genguard/internal/store/sqlite"
 )
 
 // End-to-end tests of the duties towards users (issue 5), each on a whole
@@ -111,27 +105,6 @@ func mustOK(t *testing.T, r response) map[string]any {
 	return r.json(t)
 }
 
-// auditEvents reads the events of a kind from the audit chain.
-func (g *gateway) auditEvents(kind string) []store.AuditRecord {
-	g.t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(g.dataDir, app.DBFile))
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	defer db.Close()
-	all, err := db.AuditRecords(context.Background(), store.AuditFilter{})
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	var out []store.AuditRecord
-	for _, r := range all {
-		if r.Kind == kind {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 func TestAgreementMustBeAccepted(t *testing.T) {
 	g := startGateway(t, "users: {agreement: {version: '2026-01'}}")
 	id, key := g.addUser("ann")
@@ -193,7 +166,7 @@ func TestAgreementMustBeAccepted(t *testing.T) {
 	if acc := g.duties(id)["agreement"].(map[string]any)["accepted"].(map[string]any); acc["channel"] != "web" || acc["version"] != "2026-02" {
 		t.Errorf("web acceptance = %v", acc)
 	}
-	if ev := g.auditEvents("agreement.accepted"); len(ev) != 2 {
+	if ev := g.events("agreement.accepted"); len(ev) != 2 {
 		t.Errorf("agreement.accepted events = %d, want 2", len(ev))
 	}
 }
@@ -530,7 +503,7 @@ func TestEnforcementLadder(t *testing.T) {
 			t.Errorf("evidence lacks blocked request %s", id)
 		}
 	}
-	if n := len(g.auditEvents("sanction.issued")); n != 3 {
+	if n := len(g.events("sanction.issued")); n != 3 {
 		t.Errorf("sanction.issued audit events = %d, want 3", n)
 	}
 

@@ -14,9 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/genguard/genguard/internal/app"
 	"github.com/genguard/genguard/internal/store"
-	"github.com/genguard/genguard/internal/store/sqlite"
 )
 
 // syncBuffer is a goroutine-safe buffer for a running command's output.
@@ -216,22 +214,7 @@ func (g *gateway) post(path, key, body string) response {
 // events chained in the same table (sanctions, agreements) are left out.
 func (g *gateway) auditRecords() []store.AuditRecord {
 	g.t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(g.dataDir, app.DBFile))
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	defer db.Close()
-	all, err := db.AuditRecords(context.Background(), store.AuditFilter{})
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	var recs []store.AuditRecord
-	for _, r := range all {
-		if r.Kind == store.KindRequest || r.Kind == "" {
-			recs = append(recs, r)
-		}
-	}
-	return recs
+	return g.events(store.KindRequest)
 }
 
 // waitAudit polls until n records are written (the writer is asynchronous).

@@ -63,7 +63,7 @@ func TestLexiconReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The reload is asynchronous: wait for its audit event, not for a time.
-	for deadline := time.Now().Add(time.Minute); len(g.auditEvents("lexicon.changed")) < 3; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); len(g.events("lexicon.changed")) < 3; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no lexicon.changed event after SIGHUP; server log:\n%s", g.stderr.String())
 		}
@@ -71,7 +71,7 @@ func TestLexiconReload(t *testing.T) {
 	if d := decision("新增违禁短语出现了"); d != "pass" {
 		t.Errorf("after SIGHUP: %s, want pass", d)
 	}
-	events := g.auditEvents("lexicon.changed")
+	events := g.events("lexicon.changed")
 	if len(events) != 3 || !strings.Contains(string(events[2].Details), `"terms":1`) || events[2].Actor != "signal:SIGHUP" {
 		t.Errorf("lexicon.changed events = %d, last %s by %s", len(events), events[len(events)-1].Details, events[len(events)-1].Actor)
 	}
