@@ -10,9 +10,9 @@ import (
 	"github.com/genguard/genguard/internal/risk"
 )
 
-// Substrings is the simplest scanner: exact, case-sensitive substrings. It is
-// what the gateway uses until the evasion-resistant engine replaces it, and a
-// reference for tests of the engine.
+// Substrings is the simplest scanner: exact, case-sensitive substrings. The
+// pipeline tests use it as a scanner without Pending (the fixed hold-back
+// path); the gateway uses the lexicon engine.
 type Substrings struct {
 	terms   []subTerm
 	maxSpan int
