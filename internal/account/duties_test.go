@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/genguard/genguard/internal/moderation"
 	"github.com/genguard/genguard/internal/store"
 )
 
@@ -108,22 +109,30 @@ func TestDutiesConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	admitted := 0
-	for i := range 100 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	// Phase 1: 100 racing admissions against a limit of 50 per minute.
+	// (Blocks are counted in phase 2: a suspension mid-way would refuse
+	// admissions for another reason.)
+	for range 100 {
+		wg.Go(func() {
 			if d.Admit(ctx, p, "POST /v1/chat/completions") == nil {
 				mu.Lock()
 				admitted++
 				mu.Unlock()
 			}
-			d.Observe(ctx, p, store.AuditRecord{ID: "r", Time: c.now(), Decision: "block", Risks: []string{"A.5.a"}, PromptTokens: i}, nil)
-		}()
+		})
 	}
 	wg.Wait()
 	if admitted != 50 {
 		t.Errorf("admitted %d, want the 50 of the rate limit", admitted)
 	}
+	// Phase 2: 100 racing blocked decisions climb the ladder exactly once
+	// per rung.
+	for i := range 100 {
+		wg.Go(func() {
+			d.Observe(ctx, p, store.AuditRecord{ID: "r", Time: c.now(), Decision: "block", Risks: []string{"A.5.a"}, PromptTokens: i}, nil)
+		})
+	}
+	wg.Wait()
 	st, err := d.Standing(ctx, u.ID)
 	if err != nil || st.Status != store.StatusSuspended {
 		t.Errorf("standing after 100 blocks = %+v, %v", st, err)
@@ -134,5 +143,29 @@ func TestDutiesConcurrent(t *testing.T) {
 	}
 	if g, err := d.PolicyGroup(ctx, u.ID); err != nil || g != PolicyMinor {
 		t.Errorf("PolicyGroup = %q, %v", g, err)
+	}
+}
+
+func TestModelOnlyBlocksWeighLikeReviews(t *testing.T) {
+	lex := moderation.Hit{Action: moderation.Block, Source: "lexicon:starter:12"}
+	cls := moderation.Hit{Action: moderation.Block, Source: "classifier"}
+	grd := moderation.Hit{Action: moderation.Block, Source: "guard"}
+	rev := moderation.Hit{Action: moderation.Review, Source: "lexicon:x:1"}
+	tests := []struct {
+		decision string
+		hits     []moderation.Hit
+		want     string
+	}{
+		{"block", []moderation.Hit{lex}, "block"},
+		{"block", []moderation.Hit{cls, lex}, "block"},
+		{"block", []moderation.Hit{cls}, "review"},
+		{"block", []moderation.Hit{cls, grd, rev}, "review"},
+		{"block", nil, "block"},
+		{"review", []moderation.Hit{rev}, "review"},
+	}
+	for _, tt := range tests {
+		if got := weighAs(tt.decision, tt.hits); got != tt.want {
+			t.Errorf("weighAs(%s, %v) = %s, want %s", tt.decision, tt.hits, got, tt.want)
+		}
 	}
 }

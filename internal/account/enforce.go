@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/genguard/genguard/internal/audit"
+	"github.com/genguard/genguard/internal/moderation"
 	"github.com/genguard/genguard/internal/risk"
 	"github.com/genguard/genguard/internal/store"
 )
@@ -142,8 +143,27 @@ func target(t Thresholds, points int) string {
 
 // countViolation records a blocked or reviewed decision and moves the user
 // up the ladder when its points reach a threshold.
-func (d *Duties) countViolation(ctx context.Context, userID string, rec store.AuditRecord) error {
-	pts := d.points(rec.Decision, rec.Risks)
+// weighAs is the decision a violation is counted as: a block that only a
+// model's judgement (classifier, guard) made weighs like a review, since a
+// false positive there must not push a user up the ladder as fast as a
+// matched keyword does.
+func weighAs(decision string, hits []moderation.Hit) string {
+	if decision != "block" {
+		return decision
+	}
+	for _, h := range hits {
+		if h.Action == moderation.Block && h.Source != "classifier" && h.Source != "guard" {
+			return decision
+		}
+	}
+	if len(hits) == 0 {
+		return decision // nothing to say otherwise
+	}
+	return "review"
+}
+
+func (d *Duties) countViolation(ctx context.Context, userID string, rec store.AuditRecord, weighed string) error {
+	pts := d.points(weighed, rec.Risks)
 	if pts <= 0 {
 		return nil
 	}

@@ -238,7 +238,7 @@ func (d *Duties) Observe(ctx context.Context, p Principal, rec store.AuditRecord
 		}
 	}
 	if rec.Decision == "block" || rec.Decision == "review" {
-		if err := d.countViolation(ctx, p.UserID, rec); err != nil {
+		if err := d.countViolation(ctx, p.UserID, rec, weighAs(rec.Decision, hits)); err != nil {
 			d.log.ErrorContext(ctx, "violation not counted", "record", rec.ID, "err", err)
 		}
 	}
