@@ -98,9 +98,12 @@ func handleModerations(logger *slog.Logger, p *moderation.Pipeline) http.Handler
 		if model == "" {
 			model = "genguard-moderation"
 		}
+		// The caller's policy: a minor's moderation result is the one
+		// their own requests would get.
+		pol := p.Policy(r.Pattern, principalFrom(r.Context()).PolicyGroup)
 		resp := openai.ModerationResponse{ID: "modr-" + requestIDFrom(r.Context()), Model: model}
 		for _, in := range inputs {
-			v := p.Check(r.Context(), moderation.Input, in)
+			v := pol.Check(r.Context(), moderation.Input, in)
 			res := openai.ModerationResult{Categories: map[string]bool{}, CategoryScores: map[string]float64{},
 				Genguard: openai.ModerationGenguard{Decision: v.Decision.String(), Risks: nonNil(v.Risks()), Hits: []openai.ModerationHit{}}}
 			for _, c := range openaiCategories {

@@ -375,6 +375,14 @@ func TestMinorsMode(t *testing.T) {
 	if adult["choices"].([]any)[0].(map[string]any)["finish_reason"] == "content_filter" {
 		t.Errorf("adult's review hit was blocked: %v", adult)
 	}
+	// /v1/moderations answers with the caller's own policy.
+	decision := func(k string) any {
+		res := mustOK(t, g.post("/v1/moderations", k, `{"input":"审核词"}`))
+		return res["results"].([]any)[0].(map[string]any)["genguard"].(map[string]any)["decision"]
+	}
+	if kd, ad := decision(key), decision(adultKey); kd != "block" || ad != "review" {
+		t.Errorf("moderations: minor %v, adult %v; want block and review", kd, ad)
+	}
 }
 
 func TestMinorsGuardianSettings(t *testing.T) {
