@@ -178,20 +178,7 @@ func (s *DB) ScanAudit(ctx context.Context, f store.AuditFilter, fn func(store.A
 }
 
 func (s *DB) auditPage(ctx context.Context, q string, args []any) ([]store.AuditRecord, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	var out []store.AuditRecord
-	for rows.Next() {
-		r, err := scanAudit(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.db, scanAudit, q, args...)
 }
 
 // AuditHead returns the chain head (zero when the log is empty).

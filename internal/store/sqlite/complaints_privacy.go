@@ -84,7 +84,7 @@ const complaintColumns = `c.id, c.token_hash, c.category, c.channel, c.status, c
 	c.request_id, c.enforcement_id, c.assignee, c.feedback, c.action, c.due_us, c.created_us, c.updated_us, coalesce(c.closed_us, 0),
 	a.name, a.type, a.size, a.sha256`
 
-func scanComplaint(sc interface{ Scan(...any) error }) (store.Complaint, error) {
+func scanComplaint(sc rowScanner) (store.Complaint, error) {
 	var c store.Complaint
 	var due, created, updated, closed int64
 	var aName, aType sql.NullString
@@ -147,20 +147,7 @@ func (s *DB) Complaints(ctx context.Context, f store.ComplaintFilter) ([]store.C
 	}
 	q += ` ORDER BY c.created_us DESC, c.id LIMIT ?`
 	args = append(args, limit)
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	var out []store.Complaint
-	for rows.Next() {
-		c, err := scanComplaint(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.db, scanComplaint, q, args...)
 }
 
 // CountOverdueComplaints counts open tickets past their due time.
@@ -262,7 +249,7 @@ func nullInt(v int64) any {
 
 const piColumns = `id, user_id, kind, status, detail, channel, verified_by, reason, feedback, due_us, created_us, coalesce(closed_us, 0)`
 
-func scanPI(sc interface{ Scan(...any) error }) (store.PIRequest, error) {
+func scanPI(sc rowScanner) (store.PIRequest, error) {
 	var r store.PIRequest
 	var due, created, closed int64
 	err := sc.Scan(&r.ID, &r.UserID, &r.Kind, &r.Status, &r.Detail, &r.Channel, &r.VerifiedBy, &r.Reason, &r.Feedback, &due, &created, &closed)
@@ -298,20 +285,7 @@ func (s *DB) PIRequests(ctx context.Context, f store.PIRequestFilter) ([]store.P
 	}
 	q += ` ORDER BY created_us DESC, id LIMIT ?`
 	args = append(args, limit)
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	var out []store.PIRequest
-	for rows.Next() {
-		r, err := scanPI(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.db, scanPI, q, args...)
 }
 
 // ClosePIRequest resolves or rejects an open request; a closed one is

@@ -128,6 +128,27 @@ func mapErr(err error) error {
 	return err
 }
 
+// rowScanner is what the scan functions read a row from.
+type rowScanner interface{ Scan(...any) error }
+
+// queryAll runs query and turns every row into a T with scan.
+func queryAll[T any](ctx context.Context, db *sql.DB, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 // Meta returns a value from the meta table.
 func (s *DB) Meta(ctx context.Context, key string) (string, error) {
 	var v string
@@ -204,7 +225,7 @@ func (s *DB) CreateKey(ctx context.Context, k store.APIKey) error {
 
 const keyColumns = `id, coalesce(user_id, ''), scope, hash, created_at, coalesce(revoked_at, 0)`
 
-func scanKey(sc interface{ Scan(...any) error }) (store.APIKey, error) {
+func scanKey(sc rowScanner) (store.APIKey, error) {
 	var k store.APIKey
 	var created, revoked int64
 	if err := sc.Scan(&k.ID, &k.UserID, &k.Scope, &k.Hash, &created, &revoked); err != nil {
@@ -225,26 +246,10 @@ func (s *DB) Key(ctx context.Context, id string) (store.APIKey, error) {
 
 // Keys lists the keys of a user (all admin keys when userID is empty).
 func (s *DB) Keys(ctx context.Context, userID string) ([]store.APIKey, error) {
-	var rows *sql.Rows
-	var err error
 	if userID == "" {
-		rows, err = s.db.QueryContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE user_id IS NULL ORDER BY created_at, id`)
-	} else {
-		rows, err = s.db.QueryContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE user_id = ? ORDER BY created_at, id`, userID)
+		return queryAll(ctx, s.db, scanKey, `SELECT `+keyColumns+` FROM api_keys WHERE user_id IS NULL ORDER BY created_at, id`)
 	}
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	var out []store.APIKey
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.db, scanKey, `SELECT `+keyColumns+` FROM api_keys WHERE user_id = ? ORDER BY created_at, id`, userID)
 }
 
 // CountKeys counts keys of a scope.
@@ -297,7 +302,7 @@ func (s *DB) InsertAudit(ctx context.Context, recs []store.AuditRecord) error {
 const auditColumns = `seq, kind, id, time_us, user_pseudonym, key_id, endpoint, model, upstream, stage, decision, risks, status, stream,
 	latency_us, prompt_tokens, completion_tokens, actor, subject, details, evidence, prev_hash, hash`
 
-func scanAudit(sc interface{ Scan(...any) error }) (store.AuditRecord, error) {
+func scanAudit(sc rowScanner) (store.AuditRecord, error) {
 	var r store.AuditRecord
 	var t int64
 	var risks, evidence string

@@ -52,7 +52,7 @@ func (s *DB) PublishAgreement(ctx context.Context, a store.Agreement) error {
 
 const agreementColumns = `version, body, sha256, published_at`
 
-func scanAgreement(sc interface{ Scan(...any) error }) (store.Agreement, error) {
+func scanAgreement(sc rowScanner) (store.Agreement, error) {
 	var a store.Agreement
 	var at int64
 	err := sc.Scan(&a.Version, &a.Body, &a.SHA256, &at)
@@ -74,20 +74,7 @@ func (s *DB) Agreement(ctx context.Context, version string) (store.Agreement, er
 
 // Agreements lists versions, newest first, at most limit.
 func (s *DB) Agreements(ctx context.Context, limit int) ([]store.Agreement, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+agreementColumns+` FROM agreements ORDER BY published_at DESC, rowid DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	var out []store.Agreement
-	for rows.Next() {
-		a, err := scanAgreement(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.db, scanAgreement, `SELECT `+agreementColumns+` FROM agreements ORDER BY published_at DESC, rowid DESC LIMIT ?`, limit)
 }
 
 // AcceptAgreement records an acceptance; accepting again keeps the first.
