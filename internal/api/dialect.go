@@ -428,7 +428,6 @@ func (completionDialect) decodeResponse(b []byte) (genResponse, error) {
 
 type textChunk struct {
 	openai.TextCompletion
-	had []bool // whether choice i carried text
 }
 
 func (c *textChunk) choices() int                   { return len(c.Choices) }

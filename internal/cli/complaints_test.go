@@ -163,7 +163,7 @@ func TestComplaintWebForm(t *testing.T) {
 		}
 	}
 	// Rate limit: 8 per window per IP; we have used 10 posts.
-	code, page = b.submit(map[string]string{"csrf": b.csrf(), "category": "other", "description": "again"})
+	code, _ = b.submit(map[string]string{"csrf": b.csrf(), "category": "other", "description": "again"})
 	if code != http.StatusTooManyRequests {
 		t.Errorf("post over the rate limit = %d, want 429", code)
 	}

@@ -171,22 +171,3 @@ func xmpSet(packet []byte, inner []byte) []byte {
 	out.Write(packet[rdfEnd:])
 	return out.Bytes()
 }
-
-// xmpRemove returns packet without any TC260:AIGC property.
-func xmpRemove(packet []byte) []byte {
-	spans, _, err := xmpScan(packet)
-	if err != nil || len(spans) == 0 {
-		return packet
-	}
-	var out bytes.Buffer
-	pos := 0
-	for _, s := range spans {
-		out.Write(packet[pos:s.start])
-		if s.attr {
-			out.Write(attrRE.ReplaceAll(packet[s.start:s.end], nil))
-		}
-		pos = s.end
-	}
-	out.Write(packet[pos:])
-	return out.Bytes()
-}

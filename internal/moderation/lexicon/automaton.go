@@ -339,8 +339,6 @@ type bitset struct{ w []uint64 }
 
 func newBitset(n int) *bitset { return &bitset{w: make([]uint64, n/64+1)} }
 
-func (b *bitset) len() int { return len(b.w) * 64 }
-
 func (b *bitset) get(i int) bool {
 	if i/64 >= len(b.w) {
 		return false

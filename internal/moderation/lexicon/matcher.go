@@ -361,6 +361,8 @@ func (m *Matcher) scan(sc *scanner, text string) ([]Hit, scanEnd) {
 	rootBase := nodes[0].base
 	gap, noisy, prevWord := 0, false, false
 	for pos := 0; pos < len(text); {
+		// The decoding of normalize.Append, copied by hand: a shared
+		// helper is over the inlining budget, and this is the hot loop.
 		var r rune
 		size := 1
 		if c := text[pos]; c < utf8.RuneSelf {

@@ -77,12 +77,6 @@ func (c *cache) put(k [32]byte, v Verdict) {
 	}
 }
 
-func (c *cache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ll.Len()
-}
-
 // cloneVerdict copies the slices and map so callers cannot mutate the cache.
 func cloneVerdict(v Verdict) Verdict {
 	v.Categories = slices.Clone(v.Categories)
